@@ -1,0 +1,157 @@
+"""Makes tf-slim 1.1.0 (its last release, 2020) work on current TensorFlow.
+
+tf-slim reaches into TensorFlow internals that have since moved. Each patch
+below fixes one breakage, says why it exists and which versions need it, and
+comes with a probe (`*_patch_needed`) that tests the *unpatched* tf-slim code,
+so `nets_test/slim_compat_test.py` tells us when a patch can be deleted.
+
+The patches touch tf-slim's own modules only; TensorFlow itself and its global
+behaviour (eager/graph mode, v2 behaviour) are left alone. `apply()` is
+idempotent and is called when `nets.inception_v3` is imported.
+
+Patches:
+  1. `constant_value`: tf_slim.layers.utils.constant_value checks
+     `isinstance(x, tensorflow.python.framework.ops.Tensor)`. The `Tensor`
+     class moved to `tensorflow.python.framework.tensor` and the alias in
+     `ops` was removed (TF >= 2.16 or so; confirmed on TF 2.21), so every
+     `slim.batch_norm` and `slim.dropout` call raised AttributeError through
+     `utils.smart_cond`. The patched copy checks against `tf.Tensor`.
+  2. `batch_norm`: with `updates_collections=tf.GraphKeys.UPDATE_OPS` (the
+     default, and what every slim network's arg_scope uses) slim.batch_norm
+     builds `tensorflow.python.layers.normalization.BatchNormalization`, which
+     TF >= 2.16 only lazy-loads from the separate `tf_keras` package
+     (`No module named 'tf_keras.legacy_tf_layers'`). The patched
+     batch_norm routes those calls to tf-slim's own fused implementation
+     (`_fused_batch_norm`), which slim already uses for every other
+     collection: same variables (names, shapes, collections), same inference
+     math (`tf.nn.fused_batch_norm`), moving-average updates added to
+     UPDATE_OPS. Applied only while the Keras layer cannot be imported.
+"""
+
+import inspect
+import sys
+
+import tensorflow.compat.v1 as tf
+from tensorflow.python.framework import ops as framework_ops
+from tensorflow.python.framework import tensor_util
+
+import tf_slim
+from tf_slim.layers import layers as slim_layers
+from tf_slim.layers import utils as slim_utils
+from tf_slim.ops import arg_scope as slim_arg_scope
+
+# The originals, kept so the probes can test them after patching.
+ORIGINAL_CONSTANT_VALUE = slim_utils.constant_value
+ORIGINAL_BATCH_NORM = slim_layers.batch_norm
+_UNDECORATED_BATCH_NORM = getattr(ORIGINAL_BATCH_NORM, '__wrapped__',
+                                  ORIGINAL_BATCH_NORM)
+_BATCH_NORM_SIGNATURE = inspect.signature(_UNDECORATED_BATCH_NORM)
+
+_applied = False
+
+
+# --- Patch 1: constant_value -------------------------------------------------
+
+def constant_value_patch_needed():
+  """True while tf-slim's constant_value fails on a graph tensor."""
+  with tf.Graph().as_default():
+    try:
+      ORIGINAL_CONSTANT_VALUE(tf.constant(True))
+    except AttributeError:
+      return True
+  return False
+
+
+def constant_value(value_or_tensor_or_var, dtype=None):
+  """tf_slim.layers.utils.constant_value, checking against `tf.Tensor`."""
+  if value_or_tensor_or_var is None:
+    raise ValueError('value_or_tensor_or_var cannot be None')
+  value = value_or_tensor_or_var
+  if isinstance(value, (tf.Tensor, tf.Variable)):
+    if dtype and value.dtype != dtype:
+      raise ValueError('It has the wrong type %s instead of %s' %
+                       (value.dtype, dtype))
+    if isinstance(value, tf.Variable):
+      return None
+    return tensor_util.constant_value(value)
+  return value
+
+
+# --- Patch 2: batch_norm without the Keras legacy layer ----------------------
+
+def batch_norm_patch_needed():
+  """True while slim.batch_norm's default (UPDATE_OPS) path cannot build."""
+  try:
+    from tensorflow.python.layers import normalization  # pylint: disable=g-import-not-at-top
+    normalization.BatchNormalization  # pylint: disable=pointless-statement
+  except ImportError:
+    return True
+  return False
+
+
+def _takes_keras_layer_path(args):
+  """Mirrors the branch in tf-slim's batch_norm that builds the Keras layer."""
+  return (args['updates_collections'] is framework_ops.GraphKeys.UPDATE_OPS
+          and args['batch_weights'] is None
+          and not args['zero_debias_moving_mean'])
+
+
+def _batch_norm(*args, **kwargs):
+  """slim.batch_norm that never needs `tf_keras.legacy_tf_layers`."""
+  bound = _BATCH_NORM_SIGNATURE.bind(*args, **kwargs)
+  bound.apply_defaults()
+  call = bound.arguments
+  if not _takes_keras_layer_path(call):
+    return _UNDECORATED_BATCH_NORM(*args, **kwargs)
+  inputs = tf.convert_to_tensor(call['inputs'])
+  rank = inputs.get_shape().ndims
+  if (call['fused'] is False or call['renorm'] or
+      call['adjustment'] is not None or rank not in (2, 4)):
+    raise NotImplementedError(
+        'slim.batch_norm with fused=False, renorm, adjustment or a rank-%s '
+        'input needs the Keras legacy layers (pip install tf-keras); '
+        'nets.slim_compat only replaces the fused path.' % rank)
+  if call['data_format'] not in ('NHWC', 'NCHW'):
+    raise ValueError('data_format has to be either NCHW or NHWC.')
+  fused_params = inspect.signature(slim_layers._fused_batch_norm).parameters  # pylint: disable=protected-access
+  fused_args = {k: v for k, v in call.items() if k in fused_params}
+  fused_args['inputs'] = inputs
+  return slim_layers._fused_batch_norm(**fused_args)  # pylint: disable=protected-access
+
+
+# Same arg_scope key as the original, so `slim.arg_scope([slim.batch_norm])`
+# set up with either function object applies to both.
+_batch_norm._key_op = slim_arg_scope.arg_scope_func_key(_UNDECORATED_BATCH_NORM)  # pylint: disable=protected-access
+batch_norm = slim_arg_scope.add_arg_scope(_batch_norm)
+
+
+def _replace_everywhere(original, replacement):
+  """Points every tf_slim module attribute bound to `original` at `replacement`."""
+  for name, module in list(sys.modules.items()):
+    if module is None or not (name == 'tf_slim' or name.startswith('tf_slim.')):
+      continue
+    for attr, value in list(vars(module).items()):
+      if value is original:
+        setattr(module, attr, replacement)
+
+
+def apply():
+  """Applies the patches this TensorFlow needs; safe to call repeatedly."""
+  global _applied
+  if _applied:
+    return
+  if constant_value_patch_needed():
+    _replace_everywhere(ORIGINAL_CONSTANT_VALUE, constant_value)
+  if batch_norm_patch_needed():
+    _replace_everywhere(ORIGINAL_BATCH_NORM, batch_norm)
+  _applied = True
+
+
+def applied_patches():
+  """Names of the patches currently in effect (for tests and diagnostics)."""
+  patches = []
+  if slim_utils.constant_value is constant_value:
+    patches.append('constant_value')
+  if tf_slim.batch_norm is batch_norm:
+    patches.append('batch_norm')
+  return patches

@@ -1,0 +1,25 @@
+"""Installs `nets`: TF-slim Inception V3 on tf.compat.v1 with tf-slim 1.1.0."""
+
+import setuptools
+
+setuptools.setup(
+    name='slim-inception-v3',
+    version='0.1.0',
+    description=('TF-slim Inception V3 for graph-mode TensorFlow (tf.compat.v1), '
+                 'compatible with the released slim checkpoints.'),
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    packages=['nets'],
+    py_modules=['benchmark'],
+    python_requires='>=3.9',
+    install_requires=[
+        'tensorflow>=2.16,<3',
+        'tf-slim>=1.1.0,<2',
+        'absl-py>=1.0',
+        'numpy>=1.23',
+    ],
+    extras_require={
+        'test': ['pytest>=7'],
+    },
+    license='Apache-2.0',
+)
