@@ -34,6 +34,7 @@ import sys
 import tensorflow.compat.v1 as tf
 from tensorflow.python.framework import ops as framework_ops
 from tensorflow.python.framework import tensor_util
+from tensorflow.python.ops import variables as tf_variables
 
 import tf_slim
 from tf_slim.layers import layers as slim_layers
@@ -67,11 +68,11 @@ def constant_value(value_or_tensor_or_var, dtype=None):
   if value_or_tensor_or_var is None:
     raise ValueError('value_or_tensor_or_var cannot be None')
   value = value_or_tensor_or_var
-  if isinstance(value, (tf.Tensor, tf.Variable)):
+  if isinstance(value, (tf.Tensor, tf_variables.Variable)):
     if dtype and value.dtype != dtype:
       raise ValueError('It has the wrong type %s instead of %s' %
                        (value.dtype, dtype))
-    if isinstance(value, tf.Variable):
+    if isinstance(value, tf_variables.Variable):
       return None
     return tensor_util.constant_value(value)
   return value
