@@ -352,9 +352,9 @@ def _hint_aux_size(missing, shapes, scope):
   pattern = re.compile(r'/AuxLogits/(Conv2d_2a_\d+x\d+)/')
   for name, _ in missing:
     match = pattern.search(name)
-    if not match:
-      continue
     theirs = sorted({m.group(1) for m in map(pattern.search, shapes) if m})
+    if not match or match.group(1) in theirs:
+      continue
     where = ('the checkpoint has %s' % ', '.join(theirs)) if theirs else (
         'the checkpoint has no such layer')
     return (
@@ -440,7 +440,8 @@ def _hint_moving_averages(var_map, missing):
         (len(shadows) - len(absent), len(shadows)),
         'With moving_average_decay every variable is restored from its '
         'ExponentialMovingAverage shadow, as slim\'s eval does; the '
-        'checkpoint lacks %d of them.' % len(absent))
+        'checkpoint has them for only %d of %d variables.' %
+        (len(shadows) - len(absent), len(shadows)))
   return None
 
 

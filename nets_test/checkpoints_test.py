@@ -1,0 +1,402 @@
+"""Tests of nets.checkpoints on checkpoints written with the released names."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from nets import checkpoints
+from nets import inception_v3
+from nets_test import testing
+
+HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
+EMA = '/ExponentialMovingAverage'
+
+
+def model_variable_values(num_classes, seed):
+  """{name: value} for the model variables of a 299 model (for EMA shadows)."""
+  with tf.Graph().as_default():
+    testing.build_classifier(
+        tf.placeholder(tf.float32, [1, 299, 299, 3]), num_classes=num_classes)
+    return testing.random_values(slim.get_model_variables(), seed)
+
+
+def tf_log_noise(line):
+  """TensorFlow's C++ start-up lines, which no environment variable silences."""
+  return (line.startswith('WARNING: All log messages before absl') or
+          line[:1] in 'IWE' and line[1:5].isdigit())
+
+
+def run_cli(module, *args):
+  """Runs `python -m module args`; returns (rc, stdout, stderr sans TF noise)."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  proc = subprocess.run([sys.executable, '-m', module] + list(args),
+                        capture_output=True, text=True, cwd=root, env=env,
+                        timeout=300)
+  stderr = [l for l in proc.stderr.splitlines() if l and not tf_log_noise(l)]
+  return proc.returncode, proc.stdout, stderr
+
+
+class CheckpointsTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = os.path.join(tf.test.get_temp_dir(), 'checkpoints_test')
+    shadows = {name + EMA: value for name, value in
+               model_variable_values(1001, seed=7).items()}
+    cls.global_step = np.int64(1234)
+    # Released-like: V1 file, 1001 classes, plus global_step and EMA shadows.
+    cls.v1_path = os.path.join(cls.dir, 'v1', 'inception_v3.ckpt')
+    extra = dict(shadows, global_step=cls.global_step)
+    cls.v1 = testing.write_checkpoint(cls.v1_path, num_classes=1001,
+                                      version='V1', seed=1,
+                                      extra_variables=extra)
+    # V2 prefix, 1000 classes, no shadows.
+    cls.v2_path = os.path.join(cls.dir, 'v2', 'model.ckpt-1000')
+    cls.v2 = testing.write_checkpoint(cls.v2_path, num_classes=1000,
+                                      version='V2', seed=2)
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.dir, ignore_errors=True)
+    super().tearDownClass()
+
+  def build(self, num_classes, size=299, arg_scope=True, **kwargs):
+    """Builds the model in the current default graph."""
+    images = tf.placeholder(tf.float32, [1, size, size, 3])
+    if arg_scope:
+      return testing.build_classifier(images, num_classes=num_classes, **kwargs)
+    return inception_v3.inception_v3(images, num_classes=num_classes,
+                                     is_training=False, **kwargs)
+
+  def restore_and_read(self, fn):
+    """Initializes, runs `fn`, returns {name: value} of the model variables."""
+    variables = slim.get_model_variables()
+    with self.session() as sess:
+      sess.run(tf.global_variables_initializer())
+      fn(sess)
+      return dict(zip([v.op.name for v in variables], sess.run(variables)))
+
+  def assert_values(self, restored, expected, names):
+    differ = [n for n in names if not np.array_equal(restored[n], expected[n])]
+    self.assertEqual(differ, [])
+
+  # --- Path resolution ---------------------------------------------------------
+
+  def test_resolve_v1_file_and_directory(self):
+    resolve = checkpoints.resolve_checkpoint_path
+    self.assertEqual(resolve(self.v1_path), self.v1_path)
+    self.assertEqual(resolve(os.path.dirname(self.v1_path)), self.v1_path)
+    self.assertEqual(checkpoints.checkpoint_format(self.v1_path), 'V1')
+    # As extracted from the release tarball: one file, no `checkpoint` file.
+    bare = os.path.join(self.get_temp_dir(), 'bare')
+    os.makedirs(bare)
+    os.symlink(self.v1_path, os.path.join(bare, 'inception_v3.ckpt'))
+    with open(os.path.join(bare, 'labels.txt'), 'w') as f:
+      f.write('background\n')
+    self.assertEqual(resolve(bare), os.path.join(bare, 'inception_v3.ckpt'))
+
+  def test_resolve_v2_prefix_files_and_directory(self):
+    resolve = checkpoints.resolve_checkpoint_path
+    for path in (self.v2_path, self.v2_path + '.index',
+                 self.v2_path + '.data-00000-of-00001',
+                 os.path.dirname(self.v2_path)):
+      self.assertEqual(resolve(path), self.v2_path, msg=path)
+    self.assertEqual(checkpoints.checkpoint_format(self.v2_path), 'V2')
+
+  def test_resolve_missing(self):
+    empty = os.path.join(self.get_temp_dir(), 'empty')
+    os.makedirs(empty)
+    for path, text in ((os.path.join(empty, 'nope.ckpt'), 'No checkpoint at'),
+                       (empty, 'No checkpoint in directory')):
+      with self.assertRaises(checkpoints.CheckpointNotFoundError) as cm:
+        checkpoints.resolve_checkpoint_path(path)
+      self.assertIsInstance(cm.exception, ValueError)
+      self.assertStartsWith(str(cm.exception), text)
+      self.assertIn(path, str(cm.exception).splitlines()[0])
+
+  def test_infer_num_classes(self):
+    self.assertEqual(checkpoints.infer_num_classes(
+        checkpoints.checkpoint_shapes(self.v1_path)), 1001)
+    self.assertEqual(checkpoints.infer_num_classes(
+        checkpoints.checkpoint_shapes(self.v2_path)), 1000)
+    self.assertIsNone(checkpoints.infer_num_classes({'global_step': []}))
+
+  # --- Clean restores ------------------------------------------------------------
+
+  def test_restore_v1_1001_classes_with_extra_keys(self):
+    with tf.Graph().as_default():
+      self.build(1001)
+      fn = checkpoints.restore_fn(os.path.dirname(self.v1_path))
+      self.assertEqual(fn.checkpoint_path, self.v1_path)
+      self.assertEqual(len(fn.var_map), 388)
+      restored = self.restore_and_read(fn)
+    self.assertLen(restored, 388)
+    self.assert_values(restored, self.v1, restored)
+
+  def test_restore_v2_1000_classes(self):
+    with tf.Graph().as_default():
+      self.build(1000)
+      restored = self.restore_and_read(checkpoints.restore_fn(self.v2_path))
+    self.assert_values(restored, self.v2, restored)
+
+  def test_restore_unknown_input_size_keeps_299_aux_head(self):
+    with tf.Graph().as_default():
+      testing.build_classifier(tf.placeholder(tf.float32, [None, None, None, 3]))
+      fn = checkpoints.restore_fn(self.v1_path)
+      self.assertIn('InceptionV3/AuxLogits/Conv2d_2a_5x5/weights', fn.var_map)
+
+  # --- Mismatches and their hints ------------------------------------------------
+
+  def test_1000_model_against_1001_checkpoint(self):
+    with tf.Graph().as_default():
+      self.build(1000)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path)
+      # ignore_missing_vars does not hide shape mismatches.
+      with self.assertRaises(checkpoints.CheckpointMismatchError):
+        checkpoints.restore_fn(self.v1_path, ignore_missing_vars=True)
+    error = cm.exception
+    self.assertIsInstance(error, ValueError)
+    text = str(error)
+    summary = text.splitlines()[0]
+    self.assertIn(self.v1_path, summary)
+    self.assertIn('4 variables with another shape', summary)
+    self.assertIn('1001 classes, the model 1000', summary)
+    self.assertIn('num_classes=1001', summary)
+    self.assertIn('exclude_scopes=\'%s\'' % HEADS, text)
+    self.assertIn('"background"', text)
+    self.assertEqual(error.missing, [])
+    self.assertCountEqual(error.mismatched, [
+        ('InceptionV3/Logits/Conv2d_1c_1x1/weights',
+         [1, 1, 2048, 1000], [1, 1, 2048, 1001]),
+        ('InceptionV3/Logits/Conv2d_1c_1x1/biases', [1000], [1001]),
+        ('InceptionV3/AuxLogits/Conv2d_2b_1x1/weights',
+         [1, 1, 768, 1000], [1, 1, 768, 1001]),
+        ('InceptionV3/AuxLogits/Conv2d_2b_1x1/biases', [1000], [1001])])
+    self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/weights: '
+                  '[1, 1, 2048, 1000] vs [1, 1, 2048, 1001]', text)
+
+  def test_1001_model_against_1000_checkpoint(self):
+    with tf.Graph().as_default():
+      self.build(1001)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v2_path)
+    text = str(cm.exception)
+    self.assertIn('the checkpoint has 1000 classes, the model 1001: use '
+                  'num_classes=1000', text.splitlines()[0])
+    self.assertNotIn('background', text)
+
+  def test_aux_head_built_for_224(self):
+    with tf.Graph().as_default():
+      self.build(1001, size=224)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path)
+    error = cm.exception
+    self.assertEqual(error.mismatched, [])
+    self.assertCountEqual([name for name, _ in error.missing], [
+        'InceptionV3/AuxLogits/Conv2d_2a_3x3/' + v for v in (
+            'weights', 'BatchNorm/beta', 'BatchNorm/moving_mean',
+            'BatchNorm/moving_variance')])
+    self.assertIn(('InceptionV3/AuxLogits/Conv2d_2a_3x3/weights',
+                   [3, 3, 128, 768]), error.missing)
+    summary = str(error).splitlines()[0]
+    self.assertIn('4 variables missing', summary)
+    self.assertIn('non-299 input (Conv2d_2a_3x3, the checkpoint has '
+                  'Conv2d_2a_5x5)', summary)
+    self.assertIn('create_aux_logits=False', summary)
+
+  def test_aux_head_224_workarounds(self):
+    with tf.Graph().as_default():
+      self.build(1001, size=224)
+      fn = checkpoints.restore_fn(self.v1_path, ignore_missing_vars=True)
+      self.assertEqual(len(fn.var_map), 388 - 4)
+      fn = checkpoints.restore_fn(self.v1_path,
+                                  exclude_scopes=['InceptionV3/AuxLogits'])
+      self.assertEqual(len(fn.var_map), 388 - 10)
+      restored = self.restore_and_read(fn)
+    trunk = [n for n in restored if '/AuxLogits/' not in n]
+    self.assertLen(trunk, 378)
+    self.assert_values(restored, self.v1, trunk)
+
+  def test_model_without_arg_scope(self):
+    with tf.Graph().as_default():
+      self.build(1001, arg_scope=False)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path)
+    error = cm.exception
+    summary = str(error).splitlines()[0]
+    self.assertIn('built without inception_v3_arg_scope() (conv biases '
+                  'instead of BatchNorm)', summary)
+    missing = [name for name, _ in error.missing]
+    self.assertIn('InceptionV3/Conv2d_1a_3x3/biases', missing)
+    self.assertIn(('InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/biases',
+                   [192]), error.missing)
+    # Every conv but the two classifier layers has biases instead of BN.
+    self.assertLen(missing, 96)
+    self.assertEqual(error.mismatched, [])
+
+  def test_model_under_another_scope(self):
+    with tf.Graph().as_default():
+      self.build(1001, scope='Tower')
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path)
+    self.assertLen(cm.exception.missing, 388)
+    self.assertIn('scope Tower vs InceptionV3', str(cm.exception).splitlines()[0])
+
+  def test_dtype_mismatch(self):
+    with tf.Graph().as_default():
+      step = tf.Variable(0.0, name='float_step')
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path, var_list={'global_step': step})
+    self.assertEqual(cm.exception.mismatched,
+                     [('global_step', 'float32', 'int64')])
+
+  def test_no_model_variables(self):
+    with tf.Graph().as_default():
+      with self.assertRaisesRegex(ValueError, 'No model variables'):
+        checkpoints.restore_fn(self.v1_path)
+
+  def test_everything_excluded(self):
+    with tf.Graph().as_default():
+      self.build(1001)
+      with self.assertRaisesRegex(ValueError, 'Nothing to restore'):
+        checkpoints.restore_fn(self.v1_path, exclude_scopes='InceptionV3')
+
+  # --- Fine-tuning, EMA -----------------------------------------------------------
+
+  def test_fine_tune_10_classes_excluding_heads(self):
+    with tf.Graph().as_default():
+      self.build(10)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path)
+      self.assertIn('1001 classes, the model 10', str(cm.exception))
+      fn = checkpoints.restore_fn(self.v1_path, exclude_scopes=HEADS)
+      self.assertEqual(len(fn.var_map), 388 - 12)
+      restored = self.restore_and_read(fn)
+    classifiers = [n for n in restored if '2b_1x1' in n or '1c_1x1' in n]
+    self.assertLen(classifiers, 4)
+    for name in classifiers:
+      self.assertEqual(restored[name].shape[-1], 10)
+    trunk = [n for n in restored if '/Logits/' not in n and
+             '/AuxLogits/' not in n]
+    self.assertLen(trunk, 376)
+    self.assert_values(restored, self.v1, trunk)
+    # The heads keep their initial values: the aux conv is not restored.
+    aux = 'InceptionV3/AuxLogits/Conv2d_2a_5x5/weights'
+    self.assertNotAllClose(restored[aux], self.v1[aux])
+
+  def test_moving_averages_restore_the_shadows(self):
+    with tf.Graph().as_default():
+      self.build(1001)
+      fn = checkpoints.restore_fn(self.v1_path, moving_average_decay=0.9999)
+      restored = self.restore_and_read(fn)
+    self.assertLen(restored, 388)
+    shadows = {name: self.v1[name + EMA] for name in restored}
+    self.assert_values(restored, shadows, restored)
+    same_as_raw = [n for n in restored if np.allclose(restored[n], self.v1[n])]
+    self.assertEqual(same_as_raw, [])
+
+  def test_moving_averages_partly_missing(self):
+    with tf.Graph().as_default():
+      self.build(1001, size=224)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(self.v1_path, moving_average_decay=0.99)
+    self.assertIn('InceptionV3/AuxLogits/Conv2d_2a_3x3/weights' + EMA,
+                  [name for name, _ in cm.exception.missing])
+    self.assertIn('has them for only 384 of 388 variables',
+                  str(cm.exception))
+
+  def test_moving_averages_absent(self):
+    with tf.Graph().as_default():
+      self.build(1000)
+      with self.assertRaises(checkpoints.MovingAveragesNotFoundError) as cm:
+        checkpoints.restore_fn(self.v2_path, moving_average_decay=0.9999)
+      self.assertIsInstance(cm.exception, ValueError)
+      self.assertIn('has no moving averages', str(cm.exception))
+      with self.assertRaisesRegex(ValueError, r'must be in \(0, 1\)'):
+        checkpoints.restore_fn(self.v1_path, moving_average_decay=1.5)
+
+  # --- Unreadable files ------------------------------------------------------------
+
+  def test_corrupt_and_truncated_v1_files(self):
+    with open(self.v1_path, 'rb') as f:
+      data = f.read()
+    with tf.Graph().as_default():
+      var_list = [tf.Variable(0.0, name='InceptionV3/Logits/Conv2d_1c_1x1/x')]
+      for name, content in (('garbage.ckpt', b'not a checkpoint' * 64),
+                            ('truncated.ckpt', data[:len(data) // 2]),
+                            ('empty.ckpt', b'')):
+        path = os.path.join(self.get_temp_dir(), name)
+        with open(path, 'wb') as f:
+          f.write(content)
+        with self.assertRaises(checkpoints.CheckpointReadError) as cm:
+          checkpoints.restore_fn(path, var_list=var_list)
+        self.assertStartsWith(
+            str(cm.exception), 'Cannot read checkpoint %s: corrupt, truncated '
+            'or not a TensorFlow checkpoint' % path)
+
+  def test_truncated_v2_data_fails_at_restore_and_verify(self):
+    prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
+    os.makedirs(os.path.dirname(prefix))
+    shutil.copy(self.v2_path + '.index', prefix + '.index')
+    data_name = '.data-00000-of-00001'
+    with open(self.v2_path + data_name, 'rb') as f:
+      data = f.read()
+    with open(prefix + data_name, 'wb') as f:
+      f.write(data[:len(data) // 2])
+    with self.assertRaisesRegex(checkpoints.CheckpointReadError,
+                                'truncated or corrupt'):
+      checkpoints.verify_checkpoint(prefix)
+    with tf.Graph().as_default():
+      self.build(1000)
+      fn = checkpoints.restore_fn(prefix)  # The index alone looks fine.
+      with self.assertRaisesRegex(checkpoints.CheckpointReadError,
+                                  'Cannot read checkpoint %s' % prefix):
+        self.restore_and_read(fn)
+
+  # --- Command line ------------------------------------------------------------------
+
+  def test_cli_clean_checkpoint(self):
+    rc, out, err = run_cli('nets.checkpoints',
+                           '--checkpoint_path=' + os.path.dirname(self.v1_path))
+    self.assertEqual(rc, 0, msg=out + '\n'.join(err))
+    self.assertEqual(err, [])
+    self.assertIn('Checkpoint: %s (V1, %d tensors)' % (self.v1_path, 388 * 2 + 1),
+                  out)
+    self.assertIn('Classes: 1001 (inferred from '
+                  'InceptionV3/Logits/Conv2d_1c_1x1/weights)', out)
+    self.assertRegex(out, r'Mixed_7c +36/36')
+    self.assertIn('OK: all 388 model variables restore cleanly.', out)
+
+  def test_cli_mismatch_lists_variables(self):
+    rc, out, err = run_cli('nets.checkpoints', '--checkpoint_path=' +
+                           self.v2_path, '--num_classes=1001')
+    self.assertEqual(rc, 1)
+    self.assertRegex(out, r'Logits +0/2 +<- MISMATCH')
+    self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/biases: [1001] vs [1000]',
+                  out)
+    self.assertLen(err, 1)
+    self.assertIn('the checkpoint has 1000 classes, the model 1001', err[0])
+
+  def test_cli_bad_files_are_one_line(self):
+    garbage = os.path.join(self.get_temp_dir(), 'garbage.ckpt')
+    with open(garbage, 'wb') as f:
+      f.write(b'\0' * 100)
+    missing = os.path.join(self.get_temp_dir(), 'missing.ckpt')
+    for path, text in ((garbage, 'Cannot read checkpoint'),
+                       (missing, 'No checkpoint at')):
+      rc, _, err = run_cli('nets.checkpoints', '--checkpoint_path=' + path)
+      self.assertEqual(rc, 1)
+      self.assertLen(err, 1, msg=err)
+      self.assertStartsWith(err[0], text)
+
+
+if __name__ == '__main__':
+  tf.test.main()
