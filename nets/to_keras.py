@@ -1,0 +1,433 @@
+"""Converts a slim Inception V3 checkpoint into Keras InceptionV3 weights.
+
+  python -m nets.to_keras --checkpoint_path=CKPT --output=FILE.weights.h5
+
+writes a file that `tf.keras.applications.InceptionV3(weights=FILE)` loads as
+it is (add `classifier_activation=None` for logits). Keras' InceptionV3 is the
+network slim builds: its convolutions have no bias and its BatchNormalization
+no scale, like the released checkpoints, with the same epsilon (0.001).
+
+The 94 convolutions are paired by their position in the architecture: both
+networks are walked from their output, the inputs of every concatenation in
+order, so the k-th convolution reached in slim feeds the same channels as the
+k-th in Keras. Layer names are never used (Keras' are auto-generated). Every
+shape is checked, and the written file is verified against the slim graph on
+random images before it replaces the output.
+
+The logits layer (1x1x2048x1001 in the released checkpoints) becomes Keras'
+Dense 'predictions' (2048x1000) without the background row (index 0). The
+auxiliary head (AuxLogits) has no Keras counterpart and is dropped. A
+checkpoint with another number of classes converts with --include_top=false
+only: the trunk, for `InceptionV3(include_top=False, weights=FILE)`.
+"""
+
+import collections
+import importlib
+import os
+import sys
+import tempfile
+import warnings
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+import tensorflow.compat.v1 as tf1
+import tf_slim as slim
+
+from nets import checkpoints
+from nets import inception_v3
+
+SCOPE = 'InceptionV3'
+FIRST_CONV = SCOPE + '/Conv2d_1a_3x3'
+LOGITS = SCOPE + '/Logits/Conv2d_1c_1x1'
+AUX_LOGITS = SCOPE + '/AuxLogits/'
+KERAS_CLASSES = 1000
+IMAGE_SIZE = 299
+TOLERANCE = 1e-4  # relative to the largest output magnitude (at least 1)
+SUFFIX = '.weights.h5'
+
+Conversion = collections.namedtuple(
+    'Conversion', ['output', 'num_classes', 'include_top', 'dropped',
+                   'max_diff', 'tolerance'])
+Conversion.__doc__ = """What `convert` wrote.
+
+  output: path of the weights file.
+  num_classes: classes of the checkpoint's logits layer (None without one).
+  include_top: whether the file has Keras' 'predictions' layer.
+  dropped: lines naming what the checkpoint had and the file has not.
+  max_diff, tolerance: largest |Keras - slim| output of the verification and
+    its bound (None when not verified).
+"""
+
+
+class ConversionError(ValueError):
+  """A checkpoint or output that cannot become Keras InceptionV3 weights."""
+
+
+def _postorder(root, inputs_of):
+  """Nodes reachable from `root`, each after its inputs, inputs in order."""
+  order, seen, stack = [], set(), [(root, False)]
+  while stack:
+    node, inputs_done = stack.pop()
+    if inputs_done:
+      order.append(node)
+      continue
+    if id(node) in seen:
+      continue
+    seen.add(id(node))
+    stack.append((node, True))
+    stack.extend((i, False) for i in reversed(inputs_of(node)))
+  return order
+
+
+def slim_conv_scopes():
+  """Scopes of slim's 94 trunk convolutions, in architecture order."""
+  with tf1.Graph().as_default():
+    images = tf1.placeholder(tf1.float32, [1, None, None, 3])
+    with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
+      net, _ = inception_v3.inception_v3_base(images)
+    ops = _postorder(net.op, lambda op: [t.op for t in op.inputs])
+  return [_variable_scope(op) for op in ops if op.type == 'Conv2D']
+
+
+def _variable_scope(conv):
+  """Scope of a slim Conv2D op's `weights` variable (op names may differ)."""
+  weights = conv.inputs[1].op.inputs[0].op  # ReadVariableOp or Identity
+  if not weights.name.endswith('/weights'):
+    raise ConversionError('slim Conv2D %s reads %s, not weights.' %
+                          (conv.name, weights.name))
+  return weights.name[:-len('/weights')]
+
+
+def _producer(keras_tensor):
+  """The Keras layer whose output `keras_tensor` is."""
+  return keras_tensor._keras_history[0]  # pylint: disable=protected-access
+
+
+def _keras_inputs(layer):
+  """The layers whose outputs `layer` takes, in argument order."""
+  if isinstance(layer, tf.keras.layers.InputLayer):
+    return []
+  return [_producer(t) for t in tf.nest.flatten(layer.input)]
+
+
+def keras_conv_layers(model):
+  """(Conv2D, BatchNormalization) pairs of Keras' InceptionV3, in order.
+
+  The order is the architecture's, as `slim_conv_scopes` walks slim's.
+  """
+  layers = _postorder(_producer(model.outputs[0]), _keras_inputs)
+  pairs = []
+  for layer in layers:
+    if isinstance(layer, tf.keras.layers.BatchNormalization):
+      conv, = _keras_inputs(layer)
+      if not isinstance(conv, tf.keras.layers.Conv2D):
+        raise ConversionError('Keras InceptionV3 has a BatchNormalization '
+                              'after a %s, not a Conv2D.' % type(conv).__name__)
+      pairs.append((conv, layer))
+  convs = [l for l in layers if isinstance(l, tf.keras.layers.Conv2D)]
+  if [conv for conv, _ in pairs] != convs:
+    raise ConversionError('Keras InceptionV3 has a Conv2D without '
+                          'BatchNormalization: another network.')
+  return pairs
+
+
+def keras_model(include_top=True, weights=None):
+  """Keras' InceptionV3 returning logits (or pooled features)."""
+  return tf.keras.applications.InceptionV3(
+      include_top=include_top, weights=weights, classes=KERAS_CLASSES,
+      classifier_activation=None, pooling=None if include_top else 'avg')
+
+
+class _Checkpoint(object):
+  """Reads named tensors of a checkpoint, remembering which were used."""
+
+  def __init__(self, checkpoint_path):
+    self.path, self._reader = checkpoints.open_checkpoint(checkpoint_path)
+    self.shapes = self._reader.get_variable_to_shape_map()
+    self.used = set()
+
+  def get(self, name):
+    if name not in self.shapes:
+      raise ConversionError('checkpoint %s has no variable %s; is it an '
+                            'Inception V3 with depth_multiplier=1?' %
+                            (self.path, name))
+    self.used.add(name)
+    return self._reader.get_tensor(name)
+
+
+def _assign(variable, value, source):
+  """variable.assign(value) after checking the shapes are equal."""
+  if tuple(variable.shape) != tuple(value.shape):
+    raise ConversionError(
+        'checkpoint variable %s has shape %s; Keras InceptionV3 needs %s '
+        '(%s)' % (source, list(value.shape), list(variable.shape),
+                  variable.path))
+  variable.assign(value)
+
+
+def _check_is_inception_v3(ckpt):
+  """Rejects checkpoints of other networks and of BatchNorm with scale."""
+  if FIRST_CONV + '/weights' not in ckpt.shapes:
+    names = sorted(ckpt.shapes)
+    raise ConversionError(
+        'checkpoint %s is not an Inception V3 checkpoint: it has no %s/weights '
+        '(its %d variables start with %s)' % (
+            ckpt.path, FIRST_CONV, len(names), names[0] if names else '-'))
+  gammas = [n for n in ckpt.shapes
+            if n.endswith('/BatchNorm/gamma') and not n.startswith(AUX_LOGITS)]
+  if gammas:
+    raise ConversionError(
+        'checkpoint has BatchNorm gamma (e.g. %s): it was trained with '
+        'batch_norm_scale=True, and Keras InceptionV3 has no BatchNorm scale'
+        % sorted(gammas)[0])
+
+
+def _fill_trunk(model, ckpt):
+  """Loads the 94 conv + BatchNorm layers of `model` from the checkpoint."""
+  scopes = slim_conv_scopes()
+  pairs = keras_conv_layers(model)
+  if len(scopes) != len(pairs):
+    raise ConversionError('Keras InceptionV3 has %d convolutions, slim %d.' %
+                          (len(pairs), len(scopes)))
+  for scope, (conv, bn) in zip(scopes, pairs):
+    if conv.use_bias or bn.scale or bn.epsilon != 0.001:
+      raise ConversionError(
+          'Keras layer %s/%s differs from slim (conv bias, BatchNorm scale or '
+          'epsilon).' % (conv.name, bn.name))
+    for variable, name in ((conv.kernel, 'weights'),
+                           (bn.beta, 'BatchNorm/beta'),
+                           (bn.moving_mean, 'BatchNorm/moving_mean'),
+                           (bn.moving_variance, 'BatchNorm/moving_variance')):
+      source = '%s/%s' % (scope, name)
+      _assign(variable, ckpt.get(source), source)
+
+
+def _head_classes(ckpt, include_top):
+  """Classes of the checkpoint's logits (None: none); checks include_top."""
+  shape = ckpt.shapes.get(LOGITS + '/weights')
+  num_classes = shape[-1] if shape else None
+  if include_top and num_classes is None:
+    raise ConversionError(
+        'checkpoint has no logits layer (%s); convert with --include_top=false'
+        % LOGITS)
+  if include_top and num_classes not in (KERAS_CLASSES, KERAS_CLASSES + 1):
+    raise ConversionError(
+        'checkpoint has %d classes; Keras InceptionV3 with include_top takes '
+        '%d (%d with background in slim); convert the trunk with '
+        '--include_top=false' % (num_classes, KERAS_CLASSES, KERAS_CLASSES + 1))
+  return num_classes
+
+
+def _fill_top(model, ckpt, num_classes):
+  """Loads Keras' Dense 'predictions' from slim's 1x1 logits conv."""
+  dense = _producer(model.outputs[0])
+  if not isinstance(dense, tf.keras.layers.Dense):
+    raise ConversionError('Keras InceptionV3 does not end with a Dense layer.')
+  offset = num_classes - KERAS_CLASSES  # 1 drops slim's background class
+  weights = ckpt.get(LOGITS + '/weights')
+  if weights.shape[:2] != (1, 1):
+    raise ConversionError('%s/weights has shape %s, not 1x1xDxC.' %
+                          (LOGITS, list(weights.shape)))
+  _assign(dense.kernel, weights[0, 0, :, offset:], LOGITS + '/weights')
+  _assign(dense.bias, ckpt.get(LOGITS + '/biases')[offset:],
+          LOGITS + '/biases')
+
+
+def _dropped(ckpt, num_classes, include_top):
+  """Lines naming what the checkpoint has and the Keras file does not."""
+  dropped = []
+  aux = [n for n in ckpt.shapes if n.startswith(AUX_LOGITS)]
+  if aux:
+    dropped.append('AuxLogits (%d variables): no Keras counterpart' % len(aux))
+  if num_classes and not include_top:
+    dropped.append('Logits/Conv2d_1c_1x1 (%d classes): --include_top=false'
+                   % num_classes)
+  if include_top and num_classes == KERAS_CLASSES + 1:
+    dropped.append('class 0 (background) of the %d-class logits' % num_classes)
+  other = sorted(set(ckpt.shapes) - ckpt.used - set(aux) -
+                 {LOGITS + '/weights', LOGITS + '/biases'})
+  if other:
+    dropped.append('%d other variable(s), e.g. %s' % (len(other), other[0]))
+  return dropped
+
+
+def slim_outputs(checkpoint_path, images, num_classes, include_top=True):
+  """Logits of the slim graph without background (or its pooled features)."""
+  with tf1.Graph().as_default():
+    inputs = tf1.placeholder(tf1.float32, images.shape)
+    net, _ = checkpoints.build_inference_model(
+        inputs, num_classes if include_top else 0)
+    restore = checkpoints.restore_fn(checkpoint_path)
+    with tf1.Session() as sess:
+      restore(sess)
+      outputs = sess.run(net, {inputs: images})
+  if include_top:
+    return outputs[:, -KERAS_CLASSES:]
+  return outputs.reshape([len(images), -1])
+
+
+def verify(checkpoint_path, weights_path, num_classes, include_top=True,
+           batch_size=2, seed=0):
+  """Compares Keras loading `weights_path` with the slim graph on random images.
+
+  Args:
+    checkpoint_path: the slim checkpoint.
+    weights_path: the Keras .weights.h5 file.
+    num_classes: classes of the checkpoint's logits layer.
+    include_top: compare logits (True) or pooled 2048-d features (False).
+    batch_size: number of random 299x299 images in [-1, 1].
+    seed: seed of the images.
+
+  Returns:
+    (largest |Keras - slim| output, tolerance).
+
+  Raises:
+    ConversionError: if the difference exceeds the tolerance.
+  """
+  images = np.random.RandomState(seed).uniform(
+      -1, 1, [batch_size, IMAGE_SIZE, IMAGE_SIZE, 3]).astype(np.float32)
+  expected = slim_outputs(checkpoint_path, images, num_classes, include_top)
+  model = keras_model(include_top, weights=weights_path)
+  actual = np.asarray(model(images, training=False))
+  max_diff = float(np.max(np.abs(actual - expected)))
+  tolerance = TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
+  if not max_diff <= tolerance:
+    raise ConversionError(
+        'verification failed: Keras outputs differ from the slim graph by '
+        '%.3g (tolerance %.3g); nothing was written' % (max_diff, tolerance))
+  return max_diff, tolerance
+
+
+def _check_output(output, overwrite):
+  """Rejects an output Keras cannot write or that exists without overwrite."""
+  if not output.endswith(SUFFIX):
+    raise ConversionError('--output must end with %s (Keras 3 weights '
+                          'file), got %s' % (SUFFIX, output))
+  directory = os.path.dirname(os.path.abspath(output))
+  if not os.path.isdir(directory):
+    raise ConversionError('directory %s of --output does not exist' % directory)
+  if os.path.exists(output) and not overwrite:
+    raise ConversionError('%s exists; pass --overwrite to replace it' % output)
+
+
+def _chmod_as_new_file(path):
+  """Gives `path` the mode open() would (mkstemp makes it owner-only)."""
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(path, 0o666 & ~umask)
+
+
+def _require_h5py():
+  try:
+    importlib.import_module('h5py')
+  except ImportError:
+    raise ConversionError('h5py is not installed (Keras needs it to write '
+                          '.weights.h5 files): pip install h5py')
+
+
+def convert(checkpoint_path, output, include_top=True, overwrite=False,
+            verify_output=True):
+  """Writes a slim Inception V3 checkpoint as Keras InceptionV3 weights.
+
+  The file is written next to `output` under a temporary name, verified, and
+  renamed, so a failure leaves no partial file and keeps an existing one.
+
+  Args:
+    checkpoint_path: slim checkpoint (V1 file, V2 prefix or directory).
+    output: path of the Keras weights file; must end with '.weights.h5'.
+    include_top: include the 1000-class 'predictions' layer; needs a
+      checkpoint with 1000 or 1001 classes.
+    overwrite: replace `output` if it exists.
+    verify_output: compare Keras with the slim graph before writing.
+
+  Returns:
+    A Conversion.
+
+  Raises:
+    ConversionError: with a one-line message, for a checkpoint that is not
+      Inception V3 or has a head Keras cannot take, an existing output
+      without overwrite, a missing h5py, or a failed verification.
+  """
+  _require_h5py()
+  _check_output(output, overwrite)
+  ckpt = _Checkpoint(checkpoint_path)
+  _check_is_inception_v3(ckpt)
+  num_classes = _head_classes(ckpt, include_top)
+
+  model = keras_model(include_top)
+  _fill_trunk(model, ckpt)
+  if include_top:
+    _fill_top(model, ckpt, num_classes)
+  dropped = _dropped(ckpt, num_classes, include_top)
+
+  directory, name = os.path.split(os.path.abspath(output))
+  fd, temp = tempfile.mkstemp(
+      suffix=SUFFIX, prefix='.%s.' % name[:-len(SUFFIX)], dir=directory)
+  os.close(fd)
+  try:
+    _chmod_as_new_file(temp)
+    model.save_weights(temp)
+    max_diff = tolerance = None
+    if verify_output:
+      max_diff, tolerance = verify(ckpt.path, temp, num_classes, include_top)
+    _check_output(output, overwrite)
+    os.replace(temp, output)
+  finally:
+    if os.path.exists(temp):
+      os.remove(temp)
+  return Conversion(output, num_classes, include_top, dropped, max_diff,
+                    tolerance)
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  flags.DEFINE_string('checkpoint_path', None,
+                      'Slim Inception V3 checkpoint: V1 file, V2 prefix or '
+                      'directory.')
+  flags.DEFINE_string('output', None,
+                      'Keras weights file to write; must end with .weights.h5.')
+  flags.DEFINE_boolean('include_top', True,
+                       'Include the 1000-class predictions layer (needs a '
+                       '1000 or 1001-class checkpoint). false: the trunk only, '
+                       'for InceptionV3(include_top=False, weights=FILE).')
+  flags.DEFINE_boolean('overwrite', False, 'Replace --output if it exists.')
+  flags.DEFINE_boolean('verify', True,
+                       'Check Keras against the slim graph on 2 random '
+                       'images before writing (about 10 s).')
+  flags.mark_flags_as_required(['checkpoint_path', 'output'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
+  try:
+    result = convert(FLAGS.checkpoint_path, FLAGS.output,
+                     include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
+                     verify_output=FLAGS.verify)
+  except (ConversionError, checkpoints.CheckpointError) as e:
+    print(str(e).splitlines()[0], file=sys.stderr)
+    sys.exit(1)
+  top = ('include_top=True, %d classes' % KERAS_CLASSES if result.include_top
+         else 'include_top=False')
+  print('wrote %s: Keras InceptionV3 weights (%s) from %s' %
+        (result.output, top, FLAGS.checkpoint_path))
+  for line in result.dropped:
+    print('dropped: %s' % line)
+  if result.max_diff is not None:
+    print('verified: Keras %s equal the slim graph\'s within %.2g (tolerance '
+          '%.2g) on 2 random images' % (
+              'logits' if result.include_top else 'pooled features',
+              result.max_diff, result.tolerance))
+
+
+if __name__ == '__main__':
+  warnings.filterwarnings('ignore')
+  tf.get_logger().setLevel('ERROR')
+  define_flags()
+  app.run(main)
