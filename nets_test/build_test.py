@@ -1,0 +1,102 @@
+"""Keeps BUILD honest: every module and test file is listed, every listed file exists.
+
+BUILD is Starlark, which for these rules is also Python: it is evaluated here
+with recording stand-ins for the Bazel rules. Where `bazel` is installed
+(Debian's bazel-bootstrap), `bazel query //...` must parse it too.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_build_rules(path):
+  """{target name: (rule kind, attributes)} of the BUILD file at `path`."""
+  rules = {}
+
+  def rule(kind):
+    def record(name, **attributes):
+      if name in rules:
+        raise AssertionError('target %r defined twice' % name)
+      rules[name] = (kind, attributes)
+    return record
+
+  namespace = {kind: rule(kind) for kind in ('py_library', 'py_test', 'py_binary')}
+  namespace.update(package=lambda **_: None, licenses=lambda _: None,
+                   exports_files=lambda *_, **__: None)
+  with open(path, encoding='utf-8') as build_file:
+    exec(compile(build_file.read(), path, 'exec'), namespace)  # pylint: disable=exec-used
+  return rules
+
+
+def _repo_files(pattern):
+  return sorted(os.path.relpath(p, REPO_ROOT)
+                for p in glob.glob(os.path.join(REPO_ROOT, pattern)))
+
+
+class BuildFileTest(unittest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    cls.rules = load_build_rules(os.path.join(REPO_ROOT, 'BUILD'))
+
+  def _srcs(self, kind=None):
+    return [src for rule_kind, attributes in self.rules.values()
+            if kind in (None, rule_kind) for src in attributes.get('srcs', [])]
+
+  def testEveryListedSourceExists(self):
+    for src in self._srcs():
+      self.assertTrue(os.path.isfile(os.path.join(REPO_ROOT, src)), src)
+
+  def testEveryModuleIsInTheLibrary(self):
+    self.assertEqual(sorted(self.rules['nets'][1]['srcs']),
+                     _repo_files('nets/*.py'))
+
+  def testEveryTestFileHasItsOwnPyTest(self):
+    test_files = _repo_files('nets_test/*_test.py')
+    self.assertIn('nets_test/build_test.py', test_files)
+    for test_file in test_files:
+      name = os.path.basename(test_file)[:-len('.py')]
+      self.assertIn(name, self.rules, test_file)
+      kind, attributes = self.rules[name]
+      self.assertEqual(kind, 'py_test')
+      self.assertEqual(attributes['srcs'], [test_file])
+    self.assertEqual(sorted(self._srcs('py_test')), test_files)
+
+  def testTestHelpersAreInTheTestLibrary(self):
+    helpers = [f for f in _repo_files('nets_test/*.py')
+               if not f.endswith('_test.py') and not f.endswith('conftest.py')]
+    self.assertEqual(sorted(self.rules['nets_test_lib'][1]['srcs']), helpers)
+
+  def testBenchmarkBinary(self):
+    kind, attributes = self.rules['benchmark']
+    self.assertEqual(kind, 'py_binary')
+    self.assertEqual(attributes['srcs'], ['benchmark.py'])
+
+  def testDepsPointAtDefinedTargets(self):
+    for kind, attributes in self.rules.values():
+      for dep in attributes.get('deps', []):
+        self.assertIn(dep.lstrip(':'), self.rules, '%s dep %s' % (kind, dep))
+
+  @unittest.skipIf(shutil.which('bazel') is None,
+                   'bazel not installed (apt-get install bazel-bootstrap)')
+  def testBazelQueryParsesIt(self):
+    output_root = tempfile.mkdtemp(prefix='bazel_output_')
+    try:
+      result = subprocess.run(
+          ['bazel', '--output_user_root=' + output_root, '--batch', 'query',
+           '//...'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    finally:
+      shutil.rmtree(output_root, ignore_errors=True)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    queried = sorted(line.split(':', 1)[1] for line in result.stdout.split())
+    self.assertEqual(queried, sorted(self.rules))
+
+
+if __name__ == '__main__':
+  unittest.main()
