@@ -222,7 +222,8 @@ def infer_num_classes(shapes, scope='InceptionV3'):
   return None
 
 
-def build_inference_model(images, num_classes, create_aux_logits=False):
+def build_inference_model(images, num_classes, create_aux_logits=False,
+                          **kwargs):
   """Inception V3 for inference, as the released checkpoints expect it.
 
   Under `inception_v3_arg_scope()` (BatchNorm, no conv biases), in eval mode.
@@ -232,6 +233,7 @@ def build_inference_model(images, num_classes, create_aux_logits=False):
     num_classes: classifier width (1001 for the released checkpoints).
     create_aux_logits: build the auxiliary head (unused at inference; off by
       default so any input size restores from a 299 checkpoint).
+    **kwargs: more arguments of `inception_v3.inception_v3` (e.g. reuse).
 
   Returns:
     (logits, end_points) of `inception_v3.inception_v3`.
@@ -239,7 +241,7 @@ def build_inference_model(images, num_classes, create_aux_logits=False):
   with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
     return inception_v3.inception_v3(
         images, num_classes=num_classes, is_training=False,
-        create_aux_logits=create_aux_logits)
+        create_aux_logits=create_aux_logits, **kwargs)
 
 
 # --- Matching the model against the checkpoint -------------------------------

@@ -1,0 +1,317 @@
+"""Exports a slim Inception V3 checkpoint as a SavedModel and a frozen graph.
+
+The SavedModel is built in graph mode and loads in TF2 eager code with
+`tf.saved_model.load(output_dir)` (and in TF Serving). Signatures:
+
+  serving_default: images, float32 [batch, size, size, 3] in [-1, 1]
+                   (already preprocessed) -> logits, probabilities.
+  serving_bytes:   image_bytes, string [batch] of encoded JPEG/PNG/GIF/BMP
+                   files; applies slim's eval preprocessing in the graph
+                   -> logits, probabilities.
+
+The frozen GraphDef is what slim's export_inference_graph + freeze_graph
+produce: placeholder `input` float32 [batch, size, size, 3], outputs
+`InceptionV3/Logits/SpatialSqueeze` and `InceptionV3/Predictions/Reshape_1`.
+
+Outputs are built in a temporary sibling and then renamed into place, so an
+interrupted export leaves nothing half-written; an existing non-empty output
+is refused unless `overwrite`, and then removed only once the new one is in
+place.
+
+Command line:
+
+  python -m nets.export --checkpoint_path=inception_v3.ckpt \
+      --output_dir=/tmp/inception_v3 [--frozen_graph=/tmp/frozen.pb] \
+      [--num_classes=N] [--image_size=299] [--overwrite]
+"""
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+
+if __name__ == '__main__':
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import tensorflow.compat.v1 as tf
+
+from nets import checkpoints
+from nets import preprocessing
+
+INPUT_NAME = 'input'
+BYTES_INPUT_NAME = 'image_bytes'
+LOGITS_NODE = 'InceptionV3/Logits/SpatialSqueeze'
+PREDICTIONS_NODE = 'InceptionV3/Predictions/Reshape_1'
+BYTES_SIGNATURE = 'serving_bytes'
+
+
+class ExportError(ValueError):
+  """An output path that exists (without overwrite) or cannot be used."""
+
+
+def _model_outputs(images, num_classes, **kwargs):
+  logits, end_points = checkpoints.build_inference_model(
+      images, num_classes, **kwargs)
+  return {'logits': logits, 'probabilities': end_points['Predictions']}
+
+
+def _num_classes(checkpoint_path, num_classes):
+  """num_classes, or the checkpoint's when None."""
+  if num_classes is not None:
+    return num_classes
+  found = checkpoints.infer_num_classes(
+      checkpoints.checkpoint_shapes(checkpoint_path))
+  if found is None:
+    raise checkpoints.CheckpointError(
+        'Cannot infer the number of classes of %s (no %s): pass num_classes.'
+        % (checkpoint_path, checkpoints.LOGITS_WEIGHTS))
+  return found
+
+
+def _freeze(sess):
+  """The session's graph with its variables as constants, cut to the outputs.
+
+  `convert_variables_to_constants` fetches every variable into NumPy and
+  copies it into the GraphDef: peak memory is about three times the weights
+  (session + NumPy + GraphDef, ~330 MB for Inception V3).
+  """
+  return tf.graph_util.convert_variables_to_constants(
+      sess, sess.graph.as_graph_def(), [LOGITS_NODE, PREDICTIONS_NODE])
+
+
+def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
+                     moving_average_decay=None):
+  """A frozen Inception V3 GraphDef, as slim's export + freeze_graph make it.
+
+  Args:
+    checkpoint_path: V1 file, V2 prefix or directory.
+    num_classes: classifier width; default: the checkpoint's.
+    image_size: height and width of the `input` placeholder.
+    moving_average_decay: freeze the EMA shadows instead (see
+      `checkpoints.restore_fn`).
+
+  Returns:
+    tf.GraphDef with placeholder `input` (float32 [None, size, size, 3], in
+    [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE.
+
+  Raises:
+    checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
+      does not match the model.
+  """
+  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
+  num_classes = _num_classes(path, num_classes)
+  with tf.Graph().as_default() as graph:
+    images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
+                            name=INPUT_NAME)
+    _model_outputs(images, num_classes)
+    restore = checkpoints.restore_fn(
+        path, moving_average_decay=moving_average_decay)
+    with tf.Session(graph=graph) as sess:
+      restore(sess)
+      return _freeze(sess)
+
+
+def _serving_graph(num_classes, image_size):
+  """Builds both signatures' towers (shared variables) in the default graph."""
+  size = image_size
+  images = tf.placeholder(tf.float32, [None, size, size, 3], name=INPUT_NAME)
+  outputs = _model_outputs(images, num_classes)
+  encoded = tf.placeholder(tf.string, [None], name=BYTES_INPUT_NAME)
+  decoded = tf.map_fn(
+      lambda e: preprocessing.decode_and_preprocess(e, size, size), encoded,
+      dtype=tf.float32, back_prop=False, name='decode_and_preprocess')
+  decoded.set_shape([None, size, size, 3])
+  bytes_outputs = _model_outputs(decoded, num_classes, reuse=True,
+                                 scope='InceptionV3')
+  signatures = tf.saved_model.signature_def_utils
+  return {
+      tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
+          signatures.predict_signature_def({'images': images}, outputs),
+      BYTES_SIGNATURE:
+          signatures.predict_signature_def({BYTES_INPUT_NAME: encoded},
+                                           bytes_outputs),
+  }
+
+
+# --- Writing outputs safely ---------------------------------------------------
+
+def _is_empty_dir(path):
+  return (os.path.isdir(path) and not os.path.islink(path) and
+          not os.listdir(path))
+
+
+def check_output(path, overwrite, want_dir):
+  """Refuses an existing non-empty output (or the wrong kind) up front.
+
+  Raises:
+    ExportError: if `path` exists and may not be replaced.
+  """
+  if not os.path.lexists(path) or (want_dir and _is_empty_dir(path)):
+    return
+  if os.path.isdir(path) and not want_dir:
+    raise ExportError('%s is a directory; give a file name.' % path)
+  if not overwrite:
+    what = 'a non-empty directory' if os.path.isdir(path) else 'a file'
+    raise ExportError('%s exists (%s); pass --overwrite to replace it.' %
+                      (path, what))
+
+
+@contextlib.contextmanager
+def _staging(target):
+  """A temporary directory next to `target` (same file system), removed after."""
+  target = os.path.abspath(target)
+  parent = os.path.dirname(target)
+  os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(dir=parent,
+                             prefix='.%s.tmp-' % os.path.basename(target))
+  try:
+    yield staging
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into_place(built, target):
+  """Renames `built` to `target`; an old target is deleted only afterwards."""
+  target = os.path.abspath(target)
+  old = None
+  if _is_empty_dir(target):
+    os.rmdir(target)
+  elif os.path.lexists(target):
+    if os.path.isfile(built) and not os.path.isdir(target):
+      os.replace(built, target)  # Atomic for a file.
+      return
+    old = '%s.old-%s' % (target, uuid.uuid4().hex[:8])
+    os.rename(target, old)
+  try:
+    os.rename(built, target)
+  except BaseException:
+    if old:
+      os.rename(old, target)
+    raise
+  if old and os.path.isdir(old) and not os.path.islink(old):
+    shutil.rmtree(old, ignore_errors=True)
+  elif old:
+    os.remove(old)
+
+
+def _write_graph_def(graph_def, path):
+  with open(path, 'wb') as f:
+    f.write(graph_def.SerializeToString())
+
+
+def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
+           frozen_graph=None, overwrite=False, moving_average_decay=None):
+  """Writes the SavedModel to `output_dir` (and optionally a frozen graph).
+
+  Args:
+    checkpoint_path: V1 file, V2 prefix or directory.
+    output_dir: SavedModel directory; must not exist or be empty unless
+      `overwrite`.
+    num_classes: classifier width; default: the checkpoint's.
+    image_size: height and width the model takes.
+    frozen_graph: optional path of a frozen GraphDef (.pb) to write too; it
+      may lie inside `output_dir`.
+    overwrite: replace existing outputs (after the new ones are complete).
+    moving_average_decay: export the EMA shadows instead.
+
+  Returns:
+    {'saved_model': path, 'frozen_graph': path or None}.
+
+  Raises:
+    ExportError: if an output exists and `overwrite` is False.
+    checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
+      does not match the model.
+  """
+  output_dir = os.path.abspath(output_dir)
+  check_output(output_dir, overwrite, want_dir=True)
+  frozen_in_model = None
+  if frozen_graph:
+    frozen_graph = os.path.abspath(frozen_graph)
+    relative = os.path.relpath(frozen_graph, output_dir)
+    if relative == '.':
+      raise ExportError('--frozen_graph must differ from --output_dir.')
+    if not relative.startswith(os.pardir):
+      if relative.split(os.sep)[0] in ('saved_model.pb', 'variables',
+                                       'assets'):
+        raise ExportError('--frozen_graph %s would overwrite a SavedModel '
+                          'file.' % frozen_graph)
+      frozen_in_model = relative
+    else:
+      check_output(frozen_graph, overwrite, want_dir=False)
+  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
+  num_classes = _num_classes(path, num_classes)
+
+  with tf.Graph().as_default() as graph:
+    signature_map = _serving_graph(num_classes, image_size)
+    restore = checkpoints.restore_fn(
+        path, moving_average_decay=moving_average_decay)
+    with _staging(output_dir) as staging, tf.Session(graph=graph) as sess:
+      restore(sess)
+      model_dir = os.path.join(staging, 'saved_model')
+      builder = tf.saved_model.Builder(model_dir)
+      builder.add_meta_graph_and_variables(
+          sess, [tf.saved_model.tag_constants.SERVING],
+          signature_def_map=signature_map, strip_default_attrs=True)
+      builder.save()
+      if frozen_in_model:
+        inside = os.path.join(model_dir, frozen_in_model)
+        os.makedirs(os.path.dirname(inside), exist_ok=True)
+        _write_graph_def(_freeze(sess), inside)
+      if frozen_graph and not frozen_in_model:
+        with _staging(frozen_graph) as frozen_staging:
+          staged = os.path.join(frozen_staging, 'frozen.pb')
+          _write_graph_def(_freeze(sess), staged)
+          _move_into_place(model_dir, output_dir)
+          _move_into_place(staged, frozen_graph)
+      else:
+        _move_into_place(model_dir, output_dir)
+  return {'saved_model': output_dir, 'frozen_graph': frozen_graph}
+
+
+# --- Command line -------------------------------------------------------------
+
+def main(argv):
+  del argv  # Unused.
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  f = flags.FLAGS
+  try:
+    written = export(f.checkpoint_path, f.output_dir, f.num_classes,
+                     f.image_size, f.frozen_graph, f.overwrite,
+                     f.moving_average_decay)
+  except (ValueError, OSError) as e:
+    print(str(e).splitlines()[0], file=sys.stderr)
+    return 1
+  print('SavedModel: %s' % written['saved_model'])
+  if written['frozen_graph']:
+    print('Frozen graph: %s (input: %s, outputs: %s, %s)' % (
+        written['frozen_graph'], INPUT_NAME, LOGITS_NODE, PREDICTIONS_NODE))
+  return 0
+
+
+def _define_flags():
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_string('checkpoint_path', None,
+                      'V1 checkpoint file, V2 prefix or directory.')
+  flags.DEFINE_string('output_dir', None, 'SavedModel directory to write.')
+  flags.DEFINE_integer('num_classes', None,
+                       'Classes of the model; default: from the checkpoint.',
+                       lower_bound=1)
+  flags.DEFINE_integer('image_size', 299, 'Input height and width.',
+                       lower_bound=75)
+  flags.DEFINE_string('frozen_graph', None,
+                      'Also write a frozen GraphDef (.pb) here.')
+  flags.DEFINE_boolean('overwrite', False, 'Replace existing outputs.')
+  flags.DEFINE_float('moving_average_decay', None,
+                     'Export the ExponentialMovingAverage shadows.')
+  flags.mark_flags_as_required(['checkpoint_path', 'output_dir'])
+
+
+if __name__ == '__main__':
+  import warnings  # pylint: disable=g-import-not-at-top
+  from absl import app  # pylint: disable=g-import-not-at-top
+  warnings.filterwarnings('ignore')
+  tf.get_logger().setLevel('ERROR')
+  _define_flags()
+  app.run(lambda argv: sys.exit(main(argv)))

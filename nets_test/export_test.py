@@ -1,0 +1,262 @@
+"""Tests of nets.export: the SavedModel and frozen graph reproduce the session."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from unittest import mock
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from nets import checkpoints
+from nets import export
+from nets import preprocessing
+from nets_test import checkpoints_test
+from nets_test import testing
+
+SIZE = 160  # Not 299: exercises image_size, and runs faster.
+
+# Runs in a fresh TF2 (eager) process: loads what the export wrote and
+# evaluates it on the inputs saved by the test.
+LOAD_SCRIPT = textwrap.dedent('''
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    assert tf.executing_eagerly()
+    out_dir, frozen, work = sys.argv[1:4]
+    inputs = np.load(work + '/inputs.npz')
+    model = tf.saved_model.load(out_dir)
+    default = model.signatures['serving_default']
+    by_bytes = model.signatures['serving_bytes']
+    result = {}
+    for key, value in default(images=tf.constant(inputs['images'])).items():
+      result['default_' + key] = value.numpy()
+    encoded = tf.constant([open(work + '/image.' + ext, 'rb').read()
+                           for ext in ('png', 'jpeg')])
+    for key, value in by_bytes(image_bytes=encoded).items():
+      result['bytes_' + key] = value.numpy()
+    graph_def = tf.compat.v1.GraphDef()
+    with open(frozen, 'rb') as f:
+      graph_def.ParseFromString(f.read())
+    wrapped = tf.compat.v1.wrap_function(
+        lambda: tf.compat.v1.import_graph_def(graph_def, name=''), [])
+    frozen_fn = wrapped.prune('input:0', ['InceptionV3/Logits/SpatialSqueeze:0',
+                                          'InceptionV3/Predictions/Reshape_1:0'])
+    logits, probabilities = frozen_fn(tf.constant(inputs['images']))
+    result['frozen_logits'] = logits.numpy()
+    result['frozen_probabilities'] = probabilities.numpy()
+    np.savez(work + '/outputs.npz', **result)
+    spec = default.structured_input_signature[1]['images']
+    bytes_spec = by_bytes.structured_input_signature[1]['image_bytes']
+    print(json.dumps({
+        'signatures': sorted(model.signatures.keys()),
+        'images': [spec.dtype.name, spec.shape.as_list()],
+        'image_bytes': [bytes_spec.dtype.name, bytes_spec.shape.as_list()],
+        'default_outputs': sorted(default.structured_outputs),
+    }))
+''')
+
+
+def softmax(logits):
+  e = np.exp(logits - logits.max(axis=1, keepdims=True))
+  return e / e.sum(axis=1, keepdims=True)
+
+
+def session_outputs(values, num_classes, images, encoded_images=()):
+  """Logits of the model with `values` assigned directly (no nets.checkpoints).
+
+  Returns:
+    (logits of `images`, logits of the batch of decoded and preprocessed
+    `encoded_images` or None).
+  """
+  with tf.Graph().as_default():
+    batch = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
+    logits, _ = testing.build_classifier(batch, num_classes=num_classes,
+                                         create_aux_logits=False)
+    encoded = tf.placeholder(tf.string, [])
+    decoded = preprocessing.decode_and_preprocess(encoded, SIZE, SIZE)
+    variables = tf.global_variables()
+    with tf.Session() as sess:
+      sess.run([v.initializer for v in variables],
+               {v.initializer.inputs[1]: values[v.op.name] for v in variables})
+      from_images = sess.run(logits, {batch: images})
+      from_bytes = None
+      if encoded_images:
+        decoded_batch = [sess.run(decoded, {encoded: e})
+                         for e in encoded_images]
+        from_bytes = sess.run(logits, {batch: decoded_batch})
+  return from_images, from_bytes
+
+
+class ExportTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = os.path.join(tf.test.get_temp_dir(), 'export_test')
+    cls.ckpt = os.path.join(cls.dir, 'ckpt', 'inception_v3.ckpt')
+    cls.values = testing.write_checkpoint(cls.ckpt, num_classes=1001,
+                                          version='V1', seed=3)
+    rng = np.random.RandomState(0)
+    cls.images = rng.uniform(-1, 1, (2, SIZE, SIZE, 3)).astype(np.float32)
+    y, x = np.mgrid[0:90, 0:120]
+    picture = np.stack([y * 2.5, x * 2.0, (x + y)], -1).astype(np.uint8)
+    with tf.Graph().as_default(), tf.Session() as sess:
+      cls.png, cls.jpeg = sess.run([tf.io.encode_png(picture),
+                                    tf.io.encode_jpeg(picture)])
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.dir, ignore_errors=True)
+    super().tearDownClass()
+
+  def assert_no_leftovers(self, parent):
+    """No staging or backup directories next to the outputs."""
+    self.assertEqual([n for n in os.listdir(parent) if '.tmp-' in n or
+                      '.old-' in n], [])
+
+  def test_saved_model_and_frozen_graph_in_fresh_tf2_process(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'model')
+    os.makedirs(out_dir)  # An existing empty directory is fine.
+    frozen = os.path.join(work, 'frozen', 'inception_v3.pb')
+    written = export.export(self.ckpt, out_dir, image_size=SIZE,
+                            frozen_graph=frozen)
+    self.assertEqual(written, {'saved_model': out_dir, 'frozen_graph': frozen})
+    self.assert_no_leftovers(work)
+    self.assertCountEqual(os.listdir(out_dir), ['saved_model.pb', 'variables'])
+
+    np.savez(os.path.join(work, 'inputs.npz'), images=self.images)
+    for ext, data in (('png', self.png), ('jpeg', self.jpeg)):
+      with open(os.path.join(work, 'image.' + ext), 'wb') as f:
+        f.write(data)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    proc = subprocess.run(
+        [sys.executable, '-c', LOAD_SCRIPT, out_dir, frozen, work],
+        capture_output=True, text=True, env=env, timeout=300)
+    self.assertEqual(proc.returncode, 0, msg=proc.stderr[-3000:])
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    self.assertEqual(info['signatures'], ['serving_bytes', 'serving_default'])
+    self.assertEqual(info['images'], ['float32', [None, SIZE, SIZE, 3]])
+    self.assertEqual(info['image_bytes'], ['string', [None]])
+    self.assertEqual(info['default_outputs'], ['logits', 'probabilities'])
+    got = np.load(os.path.join(work, 'outputs.npz'))
+
+    want, want_bytes = session_outputs(self.values, 1001, self.images,
+                                       [self.png, self.jpeg])
+    self.assertEqual(want.shape, (2, 1001))
+    self.assertGreater(np.abs(want).max(), 1e-2)  # Not a degenerate model.
+    for prefix in ('default_', 'frozen_'):
+      self.assertAllClose(got[prefix + 'logits'], want, atol=1e-5, rtol=0)
+      self.assertAllClose(got[prefix + 'probabilities'], softmax(want),
+                          atol=1e-6, rtol=0)
+    self.assertAllClose(got['bytes_logits'], want_bytes, atol=1e-5, rtol=0)
+    self.assertAllClose(got['bytes_probabilities'], softmax(want_bytes),
+                        atol=1e-6, rtol=0)
+
+  def test_frozen_graph_def(self):
+    graph_def = export.frozen_graph_def(os.path.dirname(self.ckpt),
+                                        image_size=SIZE)
+    ops = {node.name: node for node in graph_def.node}
+    self.assertEqual(ops['input'].op, 'Placeholder')
+    self.assertEqual(
+        [d.size for d in ops['input'].attr['shape'].shape.dim],
+        [-1, SIZE, SIZE, 3])
+    self.assertIn(export.LOGITS_NODE, ops)
+    self.assertIn(export.PREDICTIONS_NODE, ops)
+    variable_ops = ('VariableV2', 'VarHandleOp', 'ReadVariableOp')
+    self.assertEqual([n for n in ops.values() if n.op in variable_ops], [])
+    self.assertEqual([n for n in ops if 'AuxLogits' in n], [])
+    with tf.Graph().as_default() as graph:
+      tf.import_graph_def(graph_def, name='')
+      with tf.Session(graph=graph) as sess:
+        got = sess.run(export.LOGITS_NODE + ':0', {'input:0': self.images})
+    want, _ = session_outputs(self.values, 1001, self.images)
+    self.assertAllClose(got, want, atol=1e-5, rtol=0)
+
+  def test_refuses_existing_outputs(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'taken')
+    os.makedirs(out_dir)
+    marker = os.path.join(out_dir, 'keep.txt')
+    with open(marker, 'w') as f:
+      f.write('mine')
+    with self.assertRaisesRegex(export.ExportError,
+                                'taken exists .*--overwrite'):
+      export.export(self.ckpt, out_dir)
+    frozen = os.path.join(work, 'frozen.pb')
+    with open(frozen, 'w') as f:
+      f.write('mine')
+    with self.assertRaisesRegex(export.ExportError, 'frozen.pb exists'):
+      export.export(self.ckpt, os.path.join(work, 'new'), frozen_graph=frozen)
+    with self.assertRaisesRegex(export.ExportError, 'would overwrite'):
+      export.export(self.ckpt, out_dir, overwrite=True,
+                    frozen_graph=os.path.join(out_dir, 'saved_model.pb'))
+    for path in (marker, frozen):
+      with open(path) as f:
+        self.assertEqual(f.read(), 'mine')
+    self.assertFalse(os.path.exists(os.path.join(work, 'new')))
+
+  def test_failure_leaves_old_output_and_no_partial_one(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'old')
+    os.makedirs(out_dir)
+    with open(os.path.join(out_dir, 'keep.txt'), 'w') as f:
+      f.write('mine')
+    fresh = os.path.join(work, 'fresh')
+    frozen = os.path.join(work, 'f.pb')
+    # Fails after the SavedModel is built, before anything is moved.
+    with mock.patch.object(export, '_freeze',
+                           side_effect=KeyboardInterrupt('interrupted')):
+      for target in (out_dir, fresh):
+        with self.assertRaises(KeyboardInterrupt):
+          export.export(self.ckpt, target, image_size=SIZE, overwrite=True,
+                        frozen_graph=frozen)
+    self.assertEqual(os.listdir(out_dir), ['keep.txt'])
+    self.assertFalse(os.path.exists(fresh))
+    self.assertFalse(os.path.exists(frozen))
+    self.assert_no_leftovers(work)
+
+  def test_mismatching_checkpoint_writes_nothing(self):
+    out_dir = os.path.join(self.get_temp_dir(), 'never')
+    with self.assertRaises(checkpoints.CheckpointMismatchError):
+      export.export(self.ckpt, out_dir, num_classes=1000, image_size=SIZE)
+    self.assertFalse(os.path.exists(out_dir))
+    self.assert_no_leftovers(self.get_temp_dir())
+
+  def test_cli_overwrite_with_frozen_graph_inside(self):
+    out_dir = os.path.join(self.get_temp_dir(), 'cli')
+    os.makedirs(out_dir)
+    with open(os.path.join(out_dir, 'stale.txt'), 'w') as f:
+      f.write('old export')
+    rc, out, err = checkpoints_test.run_cli(
+        'nets.export', '--checkpoint_path=' + self.ckpt,
+        '--output_dir=' + out_dir, '--image_size=%d' % SIZE,
+        '--frozen_graph=' + os.path.join(out_dir, 'frozen.pb'), '--overwrite')
+    self.assertEqual(rc, 0, msg='\n'.join(err))
+    self.assertIn('SavedModel: ' + out_dir, out)
+    self.assertCountEqual(os.listdir(out_dir),
+                          ['saved_model.pb', 'variables', 'frozen.pb'])
+    self.assert_no_leftovers(self.get_temp_dir())
+
+  def test_cli_errors_are_one_line(self):
+    taken = os.path.join(self.get_temp_dir(), 'taken_cli')
+    os.makedirs(taken)
+    open(os.path.join(taken, 'x'), 'w').close()
+    for args, text in (
+        (['--checkpoint_path=' + self.ckpt, '--output_dir=' + taken],
+         taken + ' exists (a non-empty directory); pass --overwrite'),
+        (['--checkpoint_path=' + self.ckpt + '.nope', '--output_dir=' +
+          os.path.join(self.get_temp_dir(), 'x')], 'No checkpoint at')):
+      rc, _, err = checkpoints_test.run_cli('nets.export', *args)
+      self.assertEqual(rc, 1)
+      self.assertLen(err, 1, msg=err)
+      self.assertIn(text, err[0])
+    self.assertEqual(os.listdir(taken), ['x'])
+
+
+if __name__ == '__main__':
+  tf.test.main()
