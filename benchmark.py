@@ -182,6 +182,7 @@ class Config:
 
   @property
   def images_per_step(self):
+    """Images one step processes, all towers together."""
     return self.batch_size * len(self.devices)
 
   def session_config(self):
@@ -412,7 +413,7 @@ def statistics(timing, config):
       'p99_sec': float(p99),
       'min_sec': min(timing.durations),
       'max_sec': max(timing.durations),
-      'images_per_sec': per_tower * len(config.devices),
+      'images_per_sec': config.images_per_step / timing.mean,
       'images_per_sec_per_tower': per_tower,
       'num_towers': len(config.devices),
       'peak_rss_mib': peak_rss_mib(),

@@ -73,8 +73,12 @@ def error_in_process(*args):
 
 
 def run_cli(*args):
+  """benchmark.py in a subprocess, with its own default log level."""
+  env = dict(os.environ)
+  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
   return subprocess.run([sys.executable, 'benchmark.py'] + list(args),
-                        cwd=REPO, capture_output=True, text=True, timeout=300)
+                        cwd=REPO, env=env, capture_output=True, text=True,
+                        timeout=300)
 
 
 def trace_ops_by_device(path):
