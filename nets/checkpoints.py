@@ -145,7 +145,7 @@ def checkpoint_format(resolved_path):
   return 'V2' if tf.io.gfile.exists(resolved_path + '.index') else 'V1'
 
 
-def _tf_error_reason(error):
+def tf_error_reason(error):
   """The informative line of a TensorFlow error message (no stack traces)."""
   skip = ('Graph execution error', 'Detected at node', 'Node:',
           'Original stack trace', 'Restoring from checkpoint failed',
@@ -161,7 +161,7 @@ def _tf_error_reason(error):
 def _read_error(path, error):
   return CheckpointReadError(
       'Cannot read checkpoint %s: corrupt, truncated or not a TensorFlow '
-      'checkpoint (%s).' % (path, _tf_error_reason(error)))
+      'checkpoint (%s).' % (path, tf_error_reason(error)))
 
 
 def open_checkpoint(path):
@@ -203,7 +203,7 @@ def verify_checkpoint(path):
     except (tf.errors.OpError, ValueError, IndexError) as e:
       raise CheckpointReadError(
           'Cannot read checkpoint %s: %s is truncated or corrupt (%s).' %
-          (resolved, name, _tf_error_reason(e))) from e
+          (resolved, name, tf_error_reason(e))) from e
   return resolved
 
 
@@ -220,6 +220,23 @@ def infer_num_classes(shapes, scope='InceptionV3'):
     if shape:
       return int(shape[-1])
   return None
+
+
+def num_classes_of(checkpoint_path, num_classes=None):
+  """`num_classes` if given, else the checkpoint's (see `infer_num_classes`).
+
+  Raises:
+    CheckpointNotFoundError, CheckpointReadError: no readable checkpoint.
+    CheckpointError: if the checkpoint has no logits layer to count.
+  """
+  if num_classes is not None:
+    return num_classes
+  found = infer_num_classes(checkpoint_shapes(checkpoint_path))
+  if found is None:
+    raise CheckpointError(
+        'Cannot infer the number of classes of %s (it has no %s): pass '
+        'num_classes.' % (checkpoint_path, LOGITS_WEIGHTS))
+  return found
 
 
 def build_inference_model(images, num_classes, create_aux_logits=False,
@@ -568,7 +585,8 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
 
   def restore(session):
     try:
-      saver.restore(session, resolved)
+      with session.graph.as_default():  # Also when called outside the graph.
+        saver.restore(session, resolved)
     except ValueError as e:  # The files went away since restore_fn ran.
       raise CheckpointNotFoundError(
           'No checkpoint at %s any more.' % resolved) from e

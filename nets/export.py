@@ -57,19 +57,6 @@ def _model_outputs(images, num_classes, **kwargs):
   return {'logits': logits, 'probabilities': end_points['Predictions']}
 
 
-def _num_classes(checkpoint_path, num_classes):
-  """num_classes, or the checkpoint's when None."""
-  if num_classes is not None:
-    return num_classes
-  found = checkpoints.infer_num_classes(
-      checkpoints.checkpoint_shapes(checkpoint_path))
-  if found is None:
-    raise checkpoints.CheckpointError(
-        'Cannot infer the number of classes of %s (no %s): pass num_classes.'
-        % (checkpoint_path, checkpoints.LOGITS_WEIGHTS))
-  return found
-
-
 def _freeze(sess):
   """The session's graph with its variables as constants, cut to the outputs.
 
@@ -101,7 +88,7 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
       does not match the model.
   """
   path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  num_classes = _num_classes(path, num_classes)
+  num_classes = checkpoints.num_classes_of(path, num_classes)
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
                             name=INPUT_NAME)
@@ -241,7 +228,7 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
     else:
       check_output(frozen_graph, overwrite, want_dir=False)
   path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  num_classes = _num_classes(path, num_classes)
+  num_classes = checkpoints.num_classes_of(path, num_classes)
 
   with tf.Graph().as_default() as graph:
     signature_map = _serving_graph(num_classes, image_size)

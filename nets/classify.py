@@ -1,0 +1,202 @@
+"""Classifies image files with a slim Inception V3 checkpoint.
+
+Each image is decoded (JPEG, PNG, GIF or BMP), preprocessed as slim's eval
+does (`nets.preprocessing`) and run through the model; the top-k classes and
+their probabilities are printed, one block per image. An image that cannot be
+read or decoded is reported on stderr and skipped; the exit status is 1 when
+any image failed.
+
+  python -m nets.classify --checkpoint_path=inception_v3.ckpt \
+      [--labels_file=labels.txt] [--top_k=5] cat.jpg dog.png
+"""
+
+import collections
+import os
+import sys
+
+if __name__ == '__main__':
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from nets import checkpoints
+from nets import labels as labels_lib
+from nets import preprocessing
+
+Prediction = collections.namedtuple('Prediction',
+                                    ['index', 'probability', 'name'])
+
+
+def top_k_predictions(probabilities, k, names):
+  """The k most probable classes, most probable first.
+
+  Args:
+    probabilities: 1-D array over the model's classes.
+    k: how many to return (at most the number of classes).
+    names: list of class names, or None (then only background is named).
+
+  Returns:
+    A list of Prediction(index, probability, name).
+  """
+  num_classes = len(probabilities)
+  # Stable sort of the negated values: ties keep the lower index first.
+  order = np.argsort(-np.asarray(probabilities), kind='stable')[:k]
+  return [Prediction(int(i), float(probabilities[i]),
+                     names[i] if names else
+                     labels_lib.default_name(int(i), num_classes))
+          for i in order]
+
+
+def format_predictions(path, predictions, num_classes):
+  """The block printed for one image: path, then one line per class."""
+  lines = [path]
+  for p in predictions:
+    line = '  %.4f  class %d' % (p.probability, p.index)
+    imagenet = labels_lib.to_imagenet_index(p.index, num_classes)
+    if labels_lib.has_background(num_classes) and imagenet is not None:
+      line += ' (ImageNet %d)' % imagenet
+    lines.append(line + (': ' + p.name if p.name else ''))
+  return '\n'.join(lines)
+
+
+class Classifier(object):
+  """A graph and session that classify encoded images with a checkpoint."""
+
+  def __init__(self, checkpoint_path, num_classes=None, image_size=299,
+               moving_average_decay=None):
+    """Builds the model and restores the checkpoint.
+
+    Args:
+      checkpoint_path: V1 file, V2 prefix or directory.
+      num_classes: classifier width; default: the checkpoint's.
+      image_size: input size the images are resized to.
+      moving_average_decay: use the EMA shadows (as slim's eval).
+
+    Raises:
+      checkpoints.CheckpointError: missing, unreadable or mismatching
+        checkpoint.
+    """
+    path = checkpoints.resolve_checkpoint_path(checkpoint_path)
+    num_classes = checkpoints.num_classes_of(path, num_classes)
+    self.num_classes = num_classes
+    self._graph = tf.Graph()
+    with self._graph.as_default():
+      self._encoded = tf.placeholder(tf.string, [], name='image_bytes')
+      image = preprocessing.decode_and_preprocess(self._encoded, image_size,
+                                                  image_size)
+      _, end_points = checkpoints.build_inference_model(
+          tf.expand_dims(image, 0), num_classes)
+      self._probabilities = end_points['Predictions'][0]
+      restore = checkpoints.restore_fn(
+          path, moving_average_decay=moving_average_decay)
+      self._graph.finalize()
+    self._sess = tf.Session(graph=self._graph)
+    restore(self._sess)
+
+  def probabilities(self, encoded):
+    """Class probabilities [num_classes] of one encoded image.
+
+    Raises:
+      ValueError: if the bytes are not an image TensorFlow can decode.
+    """
+    try:
+      return self._sess.run(self._probabilities, {self._encoded: encoded})
+    except tf.errors.InvalidArgumentError as e:
+      raise ValueError('cannot decode the image (%s)' %
+                       checkpoints.tf_error_reason(e)) from e
+
+  def close(self):
+    self._sess.close()
+
+
+def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
+             num_classes=None, image_size=299, moving_average_decay=None,
+             out=sys.stdout, err=sys.stderr):
+  """Prints the top-k classes of each image; reports and skips bad ones.
+
+  Args:
+    checkpoint_path: V1 file, V2 prefix or directory.
+    image_paths: image files.
+    labels_file: optional class names (see `labels.read_labels`).
+    top_k: classes printed per image, 1..num_classes.
+    num_classes, image_size, moving_average_decay: see `Classifier`.
+    out, err: where blocks and failures are printed.
+
+  Returns:
+    (results, failures): results is a list of (path, [Prediction]) for the
+    images classified; failures a list of (path, reason).
+
+  Raises:
+    checkpoints.CheckpointError, labels.LabelsError, ValueError (top_k out of
+    range): before any image is read.
+  """
+  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
+  n = checkpoints.num_classes_of(path, num_classes)
+  if not 1 <= top_k <= n:
+    raise ValueError('top_k must be in [1, %d] (the classes of the model), '
+                     'got %d.' % (n, top_k))
+  names = labels_lib.read_labels(labels_file, n) if labels_file else None
+  classifier = Classifier(path, n, image_size, moving_average_decay)
+  try:
+    results, failures = [], []
+    for image_path in image_paths:
+      try:
+        with open(image_path, 'rb') as f:
+          encoded = f.read()
+        probabilities = classifier.probabilities(encoded)
+      except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        failures.append((image_path, str(reason)))
+        print('Cannot classify %s: %s' % (image_path, reason), file=err)
+        continue
+      predictions = top_k_predictions(probabilities, top_k, names)
+      results.append((image_path, predictions))
+      print(format_predictions(image_path, predictions, n), file=out)
+    return results, failures
+  finally:
+    classifier.close()
+
+
+def main(argv):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  f = flags.FLAGS
+  images = argv[1:]
+  if not images:
+    print('No images given: python -m nets.classify --checkpoint_path=P '
+          'IMAGE [IMAGE ...]', file=sys.stderr)
+    return 1
+  try:
+    _, failures = classify(f.checkpoint_path, images, f.labels_file, f.top_k,
+                           f.num_classes, f.image_size, f.moving_average_decay)
+  except (ValueError, OSError) as e:
+    print(str(e).splitlines()[0], file=sys.stderr)
+    return 1
+  return 1 if failures else 0
+
+
+def _define_flags():
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_string('checkpoint_path', None,
+                      'V1 checkpoint file, V2 prefix or directory.')
+  flags.DEFINE_string('labels_file', None,
+                      'Class names, one per line (1000 or 1001 lines).')
+  flags.DEFINE_integer('top_k', 5, 'Classes printed per image.',
+                       lower_bound=1)
+  flags.DEFINE_integer('num_classes', None,
+                       'Classes of the model; default: from the checkpoint.',
+                       lower_bound=1)
+  flags.DEFINE_integer('image_size', 299, 'Input height and width.',
+                       lower_bound=75)
+  flags.DEFINE_float('moving_average_decay', None,
+                     'Use the ExponentialMovingAverage shadows.')
+  flags.mark_flag_as_required('checkpoint_path')
+
+
+if __name__ == '__main__':
+  import warnings  # pylint: disable=g-import-not-at-top
+  from absl import app  # pylint: disable=g-import-not-at-top
+  warnings.filterwarnings('ignore')
+  tf.get_logger().setLevel('ERROR')
+  _define_flags()
+  app.run(lambda argv: sys.exit(main(argv)))
