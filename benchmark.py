@@ -603,7 +603,8 @@ def enable_xla_on_cpu():
   """
   xla_flags = os.environ.get('TF_XLA_FLAGS', '')
   if '--tf_xla_cpu_global_jit' not in xla_flags:
-    os.environ['TF_XLA_FLAGS'] = (xla_flags + ' --tf_xla_cpu_global_jit').strip()
+    os.environ['TF_XLA_FLAGS'] = (
+        xla_flags + ' --tf_xla_cpu_global_jit').strip()
 
 
 def run_config(config, num_batches, num_warmup_batches=10, display_every=10,
