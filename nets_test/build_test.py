@@ -1,4 +1,4 @@
-"""Keeps BUILD honest: every module and test file is listed, every listed file exists.
+"""Keeps the project files honest: BUILD lists every file, CI runs the README.
 
 BUILD is Starlark, which for these rules is also Python: it is evaluated here
 with recording stand-ins for the Bazel rules. Where `bazel` is installed
@@ -82,6 +82,17 @@ class BuildFileTest(unittest.TestCase):
     for kind, attributes in self.rules.values():
       for dep in attributes.get('deps', []):
         self.assertIn(dep.lstrip(':'), self.rules, '%s dep %s' % (kind, dep))
+
+  def testCiRunsTheReadmeTestCommand(self):
+    with open(os.path.join(REPO_ROOT, '.ci', 'run'), encoding='utf-8') as f:
+      ci_lines = f.read().splitlines()
+    marker = ci_lines.index("# The README's test command, verbatim "
+                            "(nets_test/build_test.py checks this).")
+    command = ci_lines[marker + 1]
+    with open(os.path.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
+      readme_lines = f.read().splitlines()
+    self.assertIn('pytest', command)
+    self.assertIn(command, readme_lines)
 
   @unittest.skipIf(shutil.which('bazel') is None,
                    'bazel not installed (apt-get install bazel-bootstrap)')
