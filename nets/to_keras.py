@@ -38,6 +38,7 @@ import tensorflow.compat.v1 as tf1
 import tf_slim as slim
 
 from nets import checkpoints
+from nets import export
 from nets import inception_v3
 
 SCOPE = 'InceptionV3'
@@ -307,11 +308,7 @@ def _check_output(output, overwrite):
   if not output.endswith(SUFFIX):
     raise ConversionError('--output must end with %s (Keras 3 weights '
                           'file), got %s' % (SUFFIX, output))
-  directory = os.path.dirname(os.path.abspath(output))
-  if not os.path.isdir(directory):
-    raise ConversionError('directory %s of --output does not exist' % directory)
-  if os.path.exists(output) and not overwrite:
-    raise ConversionError('%s exists; pass --overwrite to replace it' % output)
+  export.check_output(output, overwrite, want_dir=False)
 
 
 def _chmod_as_new_file(path):
@@ -349,8 +346,10 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
 
   Raises:
     ConversionError: with a one-line message, for a checkpoint that is not
-      Inception V3 or has a head Keras cannot take, an existing output
-      without overwrite, a missing h5py, or a failed verification.
+      Inception V3 or has a head Keras cannot take, an output name Keras
+      cannot write, a missing h5py, or a failed verification.
+    export.ExportError: an existing output without overwrite.
+    checkpoints.CheckpointError: no readable checkpoint at the path.
   """
   _require_h5py()
   _check_output(output, overwrite)
@@ -365,6 +364,7 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
   dropped = _dropped(ckpt, num_classes, include_top)
 
   directory, name = os.path.split(os.path.abspath(output))
+  os.makedirs(directory, exist_ok=True)
   fd, temp = tempfile.mkstemp(
       suffix=SUFFIX, prefix='.%s.' % name[:-len(SUFFIX)], dir=directory)
   os.close(fd)
@@ -410,7 +410,8 @@ def main(argv):
     result = convert(FLAGS.checkpoint_path, FLAGS.output,
                      include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
                      verify_output=FLAGS.verify)
-  except (ConversionError, checkpoints.CheckpointError) as e:
+  except (ConversionError, export.ExportError,
+          checkpoints.CheckpointError) as e:
     print(str(e).splitlines()[0], file=sys.stderr)
     sys.exit(1)
   top = ('include_top=True, %d classes' % KERAS_CLASSES if result.include_top

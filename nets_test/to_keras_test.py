@@ -84,7 +84,7 @@ class ToKerasReleasedHeadTest(tf.test.TestCase):
     cls.ckpt = os.path.join(cls.dir, 'inception_v3.ckpt')
     cls.values = testing.write_checkpoint(cls.ckpt, version='V1', seed=3)
     cls.weights = os.path.join(cls.dir, 'inception_v3.weights.h5')
-    cls.result = to_keras.convert(cls.ckpt, cls.weights, verify_output=False)
+    cls.result = to_keras.convert(cls.ckpt, cls.weights)
     cls.images = _images()
     cls.logits, cls.pooled = _slim_outputs(cls.ckpt, cls.images, 1001)
 
@@ -129,7 +129,26 @@ class ToKerasReleasedHeadTest(tf.test.TestCase):
     dropped = '\n'.join(self.result.dropped)
     self.assertIn('AuxLogits (10 variables): no Keras counterpart', dropped)
     self.assertIn('class 0 (background)', dropped)
-    self.assertIsNone(self.result.max_diff)  # verify_output=False
+    self.assertLessEqual(self.result.max_diff, self.result.tolerance)
+
+  def testFailedVerificationWritesNothing(self):
+    # Two 1x1x192x64 convolutions swapped: every shape still matches, only
+    # the verification against the slim graph can tell.
+    directory = self.get_temp_dir()
+    output = os.path.join(directory, 'out.weights.h5')
+    with open(output, 'w') as f:
+      f.write('mine')
+    scopes = to_keras.slim_conv_scopes()
+    i = scopes.index('InceptionV3/Mixed_5b/Branch_0/Conv2d_0a_1x1')
+    j = scopes.index('InceptionV3/Mixed_5b/Branch_2/Conv2d_0a_1x1')
+    scopes[i], scopes[j] = scopes[j], scopes[i]
+    with mock.patch.object(to_keras, 'slim_conv_scopes', return_value=scopes):
+      with self.assertRaisesRegex(to_keras.ConversionError,
+                                  r'verification failed.*nothing was written'):
+        to_keras.convert(self.ckpt, output, overwrite=True)
+    with open(output) as f:
+      self.assertEqual(f.read(), 'mine')
+    self.assertEqual(os.listdir(directory), ['out.weights.h5'])
 
   def testBranchesFeedKerasConcatenationsInSlimOrder(self):
     # Every slim concat's inputs, traced back to the convolution that ends
@@ -264,8 +283,8 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
         '--checkpoint_path=' + self.ckpt10, '--output=' + output,
         '--include_top=false', '--noverify')
     self.assertEqual(status, 1)
-    self.assertEqual(stderr, ['%s exists; pass --overwrite to replace it'
-                              % output])
+    self.assertEqual(stderr, ['%s exists (a file); pass --overwrite to '
+                              'replace it.' % output])
     self.assertEqual(os.stat(output).st_mtime_ns, before)
 
     # The head Keras cannot take.
@@ -341,8 +360,8 @@ class ToKerasBadInputTest(tf.test.TestCase):
   def testExistingOutputIsKept(self):
     with open(self.output, 'w') as f:
       f.write('mine')
-    with self.assertRaisesRegex(to_keras.ConversionError,
-                                r'exists; pass --overwrite'):
+    with self.assertRaisesRegex(ValueError,
+                                r'exists \(a file\); pass --overwrite'):
       to_keras.convert('unused', self.output)
     with open(self.output) as f:
       self.assertEqual(f.read(), 'mine')
@@ -350,26 +369,6 @@ class ToKerasBadInputTest(tf.test.TestCase):
   def testMissingH5py(self):
     with mock.patch.dict(sys.modules, {'h5py': None}):
       self.assertFails(r'h5py is not installed.*pip install h5py', 'unused')
-
-  def testFailedVerificationWritesNothing(self):
-    # Two 1x1x192x64 convolutions swapped: every shape still matches, only
-    # the verification against the slim graph can tell.
-    ckpt = os.path.join(self.dir, 'ok.ckpt')
-    testing.write_checkpoint(ckpt, seed=6)
-    with open(self.output, 'w') as f:
-      f.write('mine')
-    scopes = to_keras.slim_conv_scopes()
-    i = scopes.index('InceptionV3/Mixed_5b/Branch_0/Conv2d_0a_1x1')
-    j = scopes.index('InceptionV3/Mixed_5b/Branch_2/Conv2d_0a_1x1')
-    scopes[i], scopes[j] = scopes[j], scopes[i]
-    with mock.patch.object(to_keras, 'slim_conv_scopes', return_value=scopes):
-      with self.assertRaisesRegex(to_keras.ConversionError,
-                                  r'verification failed.*nothing was written'):
-        to_keras.convert(ckpt, self.output, overwrite=True)
-    with open(self.output) as f:
-      self.assertEqual(f.read(), 'mine')
-    self.assertFalse([n for n in os.listdir(self.dir) if 'weights' in n and
-                      n != 'out.weights.h5'])
 
 
 if __name__ == '__main__':
