@@ -1,4 +1,4 @@
-"""Restores legacy slim checkpoints into Inception V3, and says why one won't.
+r"""Restores legacy slim checkpoints into Inception V3, and says why one won't.
 
 `restore_fn` works like `slim.assign_from_checkpoint_fn`, but checks the
 checkpoint against the model when it is built (before any session exists):

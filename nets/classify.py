@@ -1,4 +1,4 @@
-"""Classifies image files with a slim Inception V3 checkpoint.
+r"""Classifies image files with a slim Inception V3 checkpoint.
 
 Each image is decoded (JPEG, PNG, GIF or BMP), preprocessed as slim's eval
 does (`nets.preprocessing`) and run through the model; the top-k classes and

@@ -1,4 +1,4 @@
-"""Exports a slim Inception V3 checkpoint as a SavedModel and a frozen graph.
+r"""Exports a slim Inception V3 checkpoint as a SavedModel and a frozen graph.
 
 The SavedModel is built in graph mode and loads in TF2 eager code with
 `tf.saved_model.load(output_dir)` (and in TF Serving). Signatures:

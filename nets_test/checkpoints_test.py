@@ -2,8 +2,6 @@
 
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -12,6 +10,7 @@ import tf_slim as slim
 from nets import checkpoints
 from nets import inception_v3
 from nets_test import testing
+from nets_test.checkpoint_testing import run_cli
 
 HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
 EMA = '/ExponentialMovingAverage'
@@ -23,23 +22,6 @@ def model_variable_values(num_classes, seed):
     testing.build_classifier(
         tf.placeholder(tf.float32, [1, 299, 299, 3]), num_classes=num_classes)
     return testing.random_values(slim.get_model_variables(), seed)
-
-
-def tf_log_noise(line):
-  """TensorFlow's C++ start-up lines, which no environment variable silences."""
-  return (line.startswith('WARNING: All log messages before absl') or
-          line[:1] in 'IWE' and line[1:5].isdigit())
-
-
-def run_cli(module, *args):
-  """Runs `python -m module args`; returns (rc, stdout, stderr sans TF noise)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  proc = subprocess.run([sys.executable, '-m', module] + list(args),
-                        capture_output=True, text=True, cwd=root, env=env,
-                        timeout=300)
-  stderr = [l for l in proc.stderr.splitlines() if l and not tf_log_noise(l)]
-  return proc.returncode, proc.stdout, stderr
 
 
 class CheckpointsTest(tf.test.TestCase):
@@ -140,10 +122,18 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(restored, 388)
     self.assert_values(restored, self.v1, restored)
 
-  def test_restore_v2_1000_classes(self):
-    with tf.Graph().as_default():
+  def test_restore_v2_1000_classes_outside_the_graph_context(self):
+    with tf.Graph().as_default() as graph:
       self.build(1000)
-      restored = self.restore_and_read(checkpoints.restore_fn(self.v2_path))
+      fn = checkpoints.restore_fn(self.v2_path)
+      variables = slim.get_model_variables()
+      init = tf.global_variables_initializer()
+    # fn is called where the default graph is no longer `graph`.
+    with tf.Session(graph=graph) as sess:
+      sess.run(init)
+      fn(sess)
+      restored = dict(zip([v.op.name for v in variables], sess.run(variables)))
+    self.assertLen(restored, 388)
     self.assert_values(restored, self.v2, restored)
 
   def test_restore_unknown_input_size_keeps_299_aux_head(self):

@@ -9,11 +9,10 @@ import tensorflow.compat.v1 as tf
 
 from nets import classify
 from nets import labels
-from nets_test import checkpoints_test
-from nets_test import export_test
+from nets_test import checkpoint_testing
 from nets_test import testing
 
-SIZE = export_test.SIZE
+SIZE = 160
 
 
 class LabelsTest(tf.test.TestCase):
@@ -134,10 +133,10 @@ class ClassifyTest(tf.test.TestCase):
 
   def reference_probabilities(self):
     """Softmax of the session's logits, weights assigned without nets code."""
-    _, logits = export_test.session_outputs(
-        self.values, 1001, np.zeros([1, SIZE, SIZE, 3], np.float32),
+    _, logits = checkpoint_testing.session_outputs(
+        self.values, 1001, SIZE, np.zeros([1, SIZE, SIZE, 3], np.float32),
         [self.encoded['cat.png'], self.encoded['dog.jpg']])
-    return export_test.softmax(logits.astype(np.float64))
+    return checkpoint_testing.softmax(logits.astype(np.float64))
 
   def test_classify_images_skipping_bad_ones(self):
     missing = os.path.join(self.dir, 'missing.png')
@@ -183,7 +182,7 @@ class ClassifyTest(tf.test.TestCase):
       classify.classify(self.ckpt, [self.bad], labels_file=short)
 
   def test_cli(self):
-    rc, out, err = checkpoints_test.run_cli(
+    rc, out, err = checkpoint_testing.run_cli(
         'nets.classify', '--checkpoint_path=' + os.path.dirname(self.ckpt),
         '--image_size=%d' % SIZE, '--top_k=3', self.paths['dog.jpg'], self.bad)
     self.assertEqual(rc, 1)
@@ -194,7 +193,7 @@ class ClassifyTest(tf.test.TestCase):
     self.assertLen(err, 1)
     self.assertStartsWith(err[0], 'Cannot classify %s: ' % self.bad)
 
-    rc, out, err = checkpoints_test.run_cli(
+    rc, out, err = checkpoint_testing.run_cli(
         'nets.classify', '--checkpoint_path=' + self.ckpt, '--top_k=2000',
         self.paths['dog.jpg'])
     self.assertEqual((rc, out), (1, ''))

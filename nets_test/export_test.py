@@ -13,9 +13,9 @@ import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
 from nets import export
-from nets import preprocessing
-from nets_test import checkpoints_test
+from nets_test import checkpoint_testing
 from nets_test import testing
+from nets_test.checkpoint_testing import softmax
 
 SIZE = 160  # Not 299: exercises image_size, and runs faster.
 
@@ -58,37 +58,6 @@ LOAD_SCRIPT = textwrap.dedent('''
         'default_outputs': sorted(default.structured_outputs),
     }))
 ''')
-
-
-def softmax(logits):
-  e = np.exp(logits - logits.max(axis=1, keepdims=True))
-  return e / e.sum(axis=1, keepdims=True)
-
-
-def session_outputs(values, num_classes, images, encoded_images=()):
-  """Logits of the model with `values` assigned directly (no nets.checkpoints).
-
-  Returns:
-    (logits of `images`, logits of the batch of decoded and preprocessed
-    `encoded_images` or None).
-  """
-  with tf.Graph().as_default():
-    batch = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
-    logits, _ = testing.build_classifier(batch, num_classes=num_classes,
-                                         create_aux_logits=False)
-    encoded = tf.placeholder(tf.string, [])
-    decoded = preprocessing.decode_and_preprocess(encoded, SIZE, SIZE)
-    variables = tf.global_variables()
-    with tf.Session() as sess:
-      sess.run([v.initializer for v in variables],
-               {v.initializer.inputs[1]: values[v.op.name] for v in variables})
-      from_images = sess.run(logits, {batch: images})
-      from_bytes = None
-      if encoded_images:
-        decoded_batch = [sess.run(decoded, {encoded: e})
-                         for e in encoded_images]
-        from_bytes = sess.run(logits, {batch: decoded_batch})
-  return from_images, from_bytes
 
 
 class ExportTest(tf.test.TestCase):
@@ -145,8 +114,8 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(info['default_outputs'], ['logits', 'probabilities'])
     got = np.load(os.path.join(work, 'outputs.npz'))
 
-    want, want_bytes = session_outputs(self.values, 1001, self.images,
-                                       [self.png, self.jpeg])
+    want, want_bytes = checkpoint_testing.session_outputs(
+        self.values, 1001, SIZE, self.images, [self.png, self.jpeg])
     self.assertEqual(want.shape, (2, 1001))
     self.assertGreater(np.abs(want).max(), 1e-2)  # Not a degenerate model.
     for prefix in ('default_', 'frozen_'):
@@ -174,7 +143,8 @@ class ExportTest(tf.test.TestCase):
       tf.import_graph_def(graph_def, name='')
       with tf.Session(graph=graph) as sess:
         got = sess.run(export.LOGITS_NODE + ':0', {'input:0': self.images})
-    want, _ = session_outputs(self.values, 1001, self.images)
+    want, _ = checkpoint_testing.session_outputs(self.values, 1001, SIZE,
+                                                 self.images)
     self.assertAllClose(got, want, atol=1e-5, rtol=0)
 
   def test_refuses_existing_outputs(self):
@@ -232,7 +202,7 @@ class ExportTest(tf.test.TestCase):
     os.makedirs(out_dir)
     with open(os.path.join(out_dir, 'stale.txt'), 'w') as f:
       f.write('old export')
-    rc, out, err = checkpoints_test.run_cli(
+    rc, out, err = checkpoint_testing.run_cli(
         'nets.export', '--checkpoint_path=' + self.ckpt,
         '--output_dir=' + out_dir, '--image_size=%d' % SIZE,
         '--frozen_graph=' + os.path.join(out_dir, 'frozen.pb'), '--overwrite')
@@ -251,7 +221,7 @@ class ExportTest(tf.test.TestCase):
          taken + ' exists (a non-empty directory); pass --overwrite'),
         (['--checkpoint_path=' + self.ckpt + '.nope', '--output_dir=' +
           os.path.join(self.get_temp_dir(), 'x')], 'No checkpoint at')):
-      rc, _, err = checkpoints_test.run_cli('nets.export', *args)
+      rc, _, err = checkpoint_testing.run_cli('nets.export', *args)
       self.assertEqual(rc, 1)
       self.assertLen(err, 1, msg=err)
       self.assertIn(text, err[0])

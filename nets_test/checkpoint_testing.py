@@ -1,0 +1,67 @@
+"""Helpers shared by the checkpoints, export and classify tests."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from nets import preprocessing
+from nets_test import testing
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tf_log_noise(line):
+  """TensorFlow's C++ start-up lines, which no environment variable silences."""
+  return (line.startswith('WARNING: All log messages before absl') or
+          line[:1] in 'IWE' and line[1:5].isdigit())
+
+
+def run_cli(module, *args):
+  """Runs `python -m module args`; returns (rc, stdout, stderr lines sans TF noise)."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  proc = subprocess.run([sys.executable, '-m', module] + list(args),
+                        capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+                        timeout=300)
+  stderr = [l for l in proc.stderr.splitlines() if l and not tf_log_noise(l)]
+  return proc.returncode, proc.stdout, stderr
+
+
+def softmax(logits):
+  e = np.exp(logits - logits.max(axis=1, keepdims=True))
+  return e / e.sum(axis=1, keepdims=True)
+
+
+def session_outputs(values, num_classes, size, images, encoded_images=()):
+  """Logits of the model with `values` assigned directly (no nets.checkpoints).
+
+  Args:
+    values: {variable name: value}, as `testing.write_checkpoint` returns.
+    num_classes: classifier width.
+    size: input height and width.
+    images: float32 [batch, size, size, 3].
+    encoded_images: encoded image files, decoded and preprocessed with
+      `nets.preprocessing` and run as one batch.
+
+  Returns:
+    (logits of `images`, logits of the `encoded_images` batch or None).
+  """
+  with tf.Graph().as_default():
+    batch = tf.placeholder(tf.float32, [None, size, size, 3])
+    logits, _ = testing.build_classifier(batch, num_classes=num_classes,
+                                         create_aux_logits=False)
+    encoded = tf.placeholder(tf.string, [])
+    decoded = preprocessing.decode_and_preprocess(encoded, size, size)
+    variables = tf.global_variables()
+    with tf.Session() as sess:
+      sess.run([v.initializer for v in variables],
+               {v.initializer.inputs[1]: values[v.op.name] for v in variables})
+      from_images = sess.run(logits, {batch: images})
+      from_bytes = None
+      if encoded_images:
+        decoded_batch = [sess.run(decoded, {encoded: e})
+                         for e in encoded_images]
+        from_bytes = sess.run(logits, {batch: decoded_batch})
+  return from_images, from_bytes
