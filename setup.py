@@ -20,6 +20,9 @@ setuptools.setup(
     ],
     extras_require={
         'test': ['pytest>=7'],
+        # `python -m nets.to_onnx` and the onnxruntime rows of
+        # `benchmark.py --compare` (README: "Dependencies").
+        'onnx': ['tf2onnx>=1.17.0', 'onnxruntime>=1.19'],
     },
     license='Apache-2.0',
 )
