@@ -28,8 +28,10 @@ import os
 import re
 import sys
 
+from nets import cli
+
 if __name__ == '__main__':
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  cli.quiet_start_up()
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -680,12 +682,8 @@ def main(argv):
   del argv  # Unused.
   from absl import flags  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
-  try:
-    ok = inspect(f.checkpoint_path, f.num_classes, f.image_size,
-                 f.exclude_scopes, f.moving_average_decay)
-  except ValueError as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    return 1
+  ok = inspect(f.checkpoint_path, f.num_classes, f.image_size,
+               f.exclude_scopes, f.moving_average_decay)
   return 0 if ok else 1
 
 
@@ -706,9 +704,4 @@ def _define_flags():
 
 
 if __name__ == '__main__':
-  import warnings  # pylint: disable=g-import-not-at-top
-  from absl import app  # pylint: disable=g-import-not-at-top
-  warnings.filterwarnings('ignore')
-  tf.get_logger().setLevel('ERROR')
-  _define_flags()
-  app.run(lambda argv: sys.exit(main(argv)))
+  cli.run(main, _define_flags)

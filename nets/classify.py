@@ -11,11 +11,12 @@ any image failed.
 """
 
 import collections
-import os
 import sys
 
+from nets import cli
+
 if __name__ == '__main__':
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  cli.quiet_start_up()
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -163,15 +164,10 @@ def main(argv):
   f = flags.FLAGS
   images = argv[1:]
   if not images:
-    print('No images given: python -m nets.classify --checkpoint_path=P '
-          'IMAGE [IMAGE ...]', file=sys.stderr)
-    return 1
-  try:
-    _, failures = classify(f.checkpoint_path, images, f.labels_file, f.top_k,
-                           f.num_classes, f.image_size, f.moving_average_decay)
-  except (ValueError, OSError) as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    return 1
+    cli.fail('no images given: python -m nets.classify --checkpoint_path=P '
+             'IMAGE [IMAGE ...]')
+  _, failures = classify(f.checkpoint_path, images, f.labels_file, f.top_k,
+                         f.num_classes, f.image_size, f.moving_average_decay)
   return 1 if failures else 0
 
 
@@ -194,9 +190,4 @@ def _define_flags():
 
 
 if __name__ == '__main__':
-  import warnings  # pylint: disable=g-import-not-at-top
-  from absl import app  # pylint: disable=g-import-not-at-top
-  warnings.filterwarnings('ignore')
-  tf.get_logger().setLevel('ERROR')
-  _define_flags()
-  app.run(lambda argv: sys.exit(main(argv)))
+  cli.run(main, _define_flags)

@@ -28,12 +28,13 @@ Command line:
 import contextlib
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 
+from nets import cli
+
 if __name__ == '__main__':
-  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  cli.quiet_start_up()
 
 import tensorflow.compat.v1 as tf
 
@@ -263,13 +264,9 @@ def main(argv):
   del argv  # Unused.
   from absl import flags  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
-  try:
-    written = export(f.checkpoint_path, f.output_dir, f.num_classes,
-                     f.image_size, f.frozen_graph, f.overwrite,
-                     f.moving_average_decay)
-  except (ValueError, OSError) as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    return 1
+  written = export(f.checkpoint_path, f.output_dir, f.num_classes,
+                   f.image_size, f.frozen_graph, f.overwrite,
+                   f.moving_average_decay)
   print('SavedModel: %s' % written['saved_model'])
   if written['frozen_graph']:
     print('Frozen graph: %s (input: %s, outputs: %s, %s)' % (
@@ -296,9 +293,4 @@ def _define_flags():
 
 
 if __name__ == '__main__':
-  import warnings  # pylint: disable=g-import-not-at-top
-  from absl import app  # pylint: disable=g-import-not-at-top
-  warnings.filterwarnings('ignore')
-  tf.get_logger().setLevel('ERROR')
-  _define_flags()
-  app.run(lambda argv: sys.exit(main(argv)))
+  cli.run(main, _define_flags)

@@ -24,13 +24,13 @@ only: the trunk, for `InceptionV3(include_top=False, weights=FILE)`.
 import collections
 import importlib
 import os
-import sys
 import tempfile
-import warnings
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from nets import cli
 
-from absl import app
+if __name__ == '__main__':
+  cli.quiet_start_up()
+
 from absl import flags
 import numpy as np
 import tensorflow as tf
@@ -405,15 +405,10 @@ def define_flags():
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
-  try:
-    result = convert(FLAGS.checkpoint_path, FLAGS.output,
-                     include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
-                     verify_output=FLAGS.verify)
-  except (ConversionError, export.ExportError,
-          checkpoints.CheckpointError) as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    sys.exit(1)
+    cli.fail('unexpected arguments: %s' % ' '.join(argv[1:]))
+  result = convert(FLAGS.checkpoint_path, FLAGS.output,
+                   include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
+                   verify_output=FLAGS.verify)
   top = ('include_top=True, %d classes' % KERAS_CLASSES if result.include_top
          else 'include_top=False')
   print('wrote %s: Keras InceptionV3 weights (%s) from %s' %
@@ -428,7 +423,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  warnings.filterwarnings('ignore')
-  tf.get_logger().setLevel('ERROR')
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

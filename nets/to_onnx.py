@@ -14,18 +14,17 @@ their largest magnitude).
 
 import importlib
 import os
-import sys
 import tempfile
-import warnings
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from nets import cli
 
-from absl import app
+if __name__ == '__main__':
+  cli.quiet_start_up()
+
 from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from nets import checkpoints
 from nets import export
 
 INPUT = 'input'
@@ -205,17 +204,12 @@ def define_flags():
 
 def main(argv):
   if len(argv) > 1:
-    raise app.UsageError('unexpected arguments: %s' % ' '.join(argv[1:]))
-  try:
-    report = export_onnx(FLAGS.checkpoint_path, FLAGS.output,
-                         num_classes=FLAGS.num_classes,
-                         image_size=FLAGS.image_size, opset=FLAGS.opset,
-                         overwrite=FLAGS.overwrite, verify_output=FLAGS.verify,
-                         moving_average_decay=FLAGS.moving_average_decay)
-  except (OnnxExportError, export.ExportError,
-          checkpoints.CheckpointError) as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    sys.exit(1)
+    cli.fail('unexpected arguments: %s' % ' '.join(argv[1:]))
+  report = export_onnx(FLAGS.checkpoint_path, FLAGS.output,
+                       num_classes=FLAGS.num_classes,
+                       image_size=FLAGS.image_size, opset=FLAGS.opset,
+                       overwrite=FLAGS.overwrite, verify_output=FLAGS.verify,
+                       moving_average_decay=FLAGS.moving_average_decay)
   print('wrote %s: ONNX Inception V3, input %s [batch, %d, %d, 3], outputs %s'
         % (FLAGS.output, INPUT, FLAGS.image_size, FLAGS.image_size,
            ', '.join(name for name, _ in OUTPUTS)))
@@ -225,7 +219,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  warnings.filterwarnings('ignore')
-  tf.get_logger().setLevel('ERROR')
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -13,19 +13,23 @@ from nets_test import testing
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def tf_log_noise(line):
-  """TensorFlow's C++ start-up lines, which no environment variable silences."""
-  return (line.startswith('WARNING: All log messages before absl') or
-          line[:1] in 'IWE' and line[1:5].isdigit())
+def run_cli(module, *args, prelude=''):
+  """Runs `python -m module args`; returns (rc, stdout, non-empty stderr lines).
 
-
-def run_cli(module, *args):
-  """Runs `python -m module args`; returns (rc, stdout, stderr lines sans TF noise)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  proc = subprocess.run([sys.executable, '-m', module] + list(args),
-                        capture_output=True, text=True, cwd=REPO_ROOT, env=env,
-                        timeout=300)
-  stderr = [l for l in proc.stderr.splitlines() if l and not tf_log_noise(l)]
+  `prelude` is Python run first in the same process (e.g. to hide a package).
+  TF_CPP_MIN_LOG_LEVEL is left unset, as a user's shell has it: the tools
+  must keep TensorFlow's C++ start-up lines off stderr themselves.
+  """
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  command = [sys.executable, '-m', module]
+  if prelude:
+    command = [sys.executable, '-c', 'import runpy, sys\n%s\nsys.argv[1:] = %r\n'
+               'runpy.run_module(%r, run_name="__main__", alter_sys=True)' %
+               (prelude, list(args), module)]
+    args = ()
+  proc = subprocess.run(command + list(args), capture_output=True, text=True,
+                        cwd=REPO_ROOT, env=env, timeout=300)
+  stderr = [line for line in proc.stderr.splitlines() if line.strip()]
   return proc.returncode, proc.stdout, stderr
 
 

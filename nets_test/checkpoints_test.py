@@ -385,7 +385,7 @@ class CheckpointsTest(tf.test.TestCase):
       rc, _, err = run_cli('nets.checkpoints', '--checkpoint_path=' + path)
       self.assertEqual(rc, 1)
       self.assertLen(err, 1, msg=err)
-      self.assertStartsWith(err[0], text)
+      self.assertStartsWith(err[0], 'nets.checkpoints: error: ' + text)
 
 
 if __name__ == '__main__':

@@ -197,7 +197,7 @@ class ClassifyTest(tf.test.TestCase):
         'nets.classify', '--checkpoint_path=' + self.ckpt, '--top_k=2000',
         self.paths['dog.jpg'])
     self.assertEqual((rc, out), (1, ''))
-    self.assertEqual(err, ['top_k must be in [1, 1001] (the classes of the '
+    self.assertEqual(err, ['nets.classify: error: top_k must be in [1, 1001] (the classes of the '
                            'model), got 2000.'])
 
 

@@ -7,7 +7,6 @@ nets.to_keras. Images are random in [-1, 1], the input range of both networks.
 
 import os
 import re
-import subprocess
 import sys
 from unittest import mock
 
@@ -16,14 +15,11 @@ import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 from nets import to_keras
+from nets_test import checkpoint_testing
 from nets_test import testing
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_CONV = 'InceptionV3/Conv2d_1a_3x3'
 LOGITS = 'InceptionV3/Logits/Conv2d_1c_1x1'
-# TensorFlow's C++ runtime writes these before Python's flags take effect.
-TF_RUNTIME_LINE = re.compile(
-    r'^(WARNING: All log messages before absl::InitializeLog|[IWEF]\d{4} )')
 
 
 def _images(batch_size=2, size=299, seed=7):
@@ -64,14 +60,8 @@ def _keras(weights, include_top=True, **kwargs):
 
 
 def _run_cli(*args):
-  """(exit status, stdout, stderr lines without TF's C++ runtime lines)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  proc = subprocess.run(
-      [sys.executable, '-m', 'nets.to_keras'] + list(args), cwd=REPO_ROOT,
-      env=env, capture_output=True, text=True, timeout=300)
-  stderr = [l for l in proc.stderr.splitlines()
-            if l.strip() and not TF_RUNTIME_LINE.match(l)]
-  return proc.returncode, proc.stdout, stderr
+  """(exit status, stdout, stderr lines) of `python -m nets.to_keras args`."""
+  return checkpoint_testing.run_cli('nets.to_keras', *args)
 
 
 class ToKerasReleasedHeadTest(tf.test.TestCase):
@@ -283,7 +273,7 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
         '--checkpoint_path=' + self.ckpt10, '--output=' + output,
         '--include_top=false', '--noverify')
     self.assertEqual(status, 1)
-    self.assertEqual(stderr, ['%s exists (a file); pass --overwrite to '
+    self.assertEqual(stderr, ['nets.to_keras: error: %s exists (a file); pass --overwrite to '
                               'replace it.' % output])
     self.assertEqual(os.stat(output).st_mtime_ns, before)
 

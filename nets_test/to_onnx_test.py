@@ -8,8 +8,6 @@ are tested either way.
 
 import importlib.util
 import os
-import re
-import subprocess
 import sys
 import types
 import unittest
@@ -20,16 +18,13 @@ import tensorflow.compat.v1 as tf
 
 from nets import export
 from nets import to_onnx
+from nets_test import checkpoint_testing
 from nets_test import testing
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_EXTRA = all(importlib.util.find_spec(m) for m in ('tf2onnx',
                                                          'onnxruntime'))
 NEEDS_EXTRA = ('needs the onnx extra: pip install .[onnx] '
                '(tf2onnx, onnxruntime)')
-# TensorFlow's C++ runtime writes these before Python's flags take effect.
-TF_RUNTIME_LINE = re.compile(
-    r'^(WARNING: All log messages before absl::InitializeLog|[IWEF]\d{4} )')
 
 
 def _images(batch_size=2, size=299, seed=11):
@@ -50,19 +45,8 @@ def _slim_outputs(checkpoint_path, images, num_classes=1001):
 
 
 def _run_cli(args, prelude=''):
-  """(exit status, stdout, stderr lines without TF's C++ runtime lines).
-
-  `prelude` is Python run before the module, e.g. to hide a dependency.
-  """
-  code = ('import runpy, sys\n%s\nsys.argv = ["to_onnx"] + %r\n'
-          'runpy.run_module("nets.to_onnx", run_name="__main__")' %
-          (prelude, list(args)))
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=env,
-                        capture_output=True, text=True, timeout=300)
-  stderr = [l for l in proc.stderr.splitlines()
-            if l.strip() and not TF_RUNTIME_LINE.match(l)]
-  return proc.returncode, proc.stdout, stderr
+  """(exit status, stdout, stderr lines) of `python -m nets.to_onnx args`."""
+  return checkpoint_testing.run_cli('nets.to_onnx', *args, prelude=prelude)
 
 
 def _session(path):
@@ -127,7 +111,7 @@ class ToOnnxTest(tf.test.TestCase):
     before = os.stat(output).st_mtime_ns
     status, _, stderr = _run_cli(args)
     self.assertEqual(status, 1)
-    self.assertEqual(stderr, ['%s exists (a file); pass --overwrite to '
+    self.assertEqual(stderr, ['nets.to_onnx: error: %s exists (a file); pass --overwrite to '
                               'replace it.' % output])
     self.assertEqual(os.stat(output).st_mtime_ns, before)
 
@@ -189,7 +173,7 @@ class ToOnnxWithoutExtraTest(tf.test.TestCase):
     self.assertEqual(status, 1)
     self.assertEqual(stdout, '')
     self.assertLen(stderr, 1)
-    self.assertRegex(stderr[0], r'^tf2onnx is not installed; .*\[onnx\]')
+    self.assertRegex(stderr[0], r'^nets.to_onnx: error: tf2onnx is not installed; .*\[onnx\]')
     self.assertFalse(os.path.exists(output))
 
 
