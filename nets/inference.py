@@ -1,0 +1,351 @@
+"""Fast graph-mode Inception V3 inference: BatchNorm folded, weights constant.
+
+`OptimizedModel` builds the network of `checkpoints.build_inference_model`
+(it calls `inception_v3.inception_v3` under `inception_v3_arg_scope()`: same
+layers, same output ops `InceptionV3/Logits/SpatialSqueeze` and
+`InceptionV3/Predictions/Reshape_1`) from a dict of NumPy weights, with what
+measurably made it faster (`benchmark.py --compare`, 2-core AVX-512 Xeon):
+
+  * BatchNorm is folded into the convolution before it (kernel * gamma /
+    sqrt(variance + epsilon), plus a bias): each layer is Conv2D + BiasAdd +
+    Relu, which oneDNN runs faster than Conv2D + FusedBatchNorm + Relu.
+  * At small batches the weights are graph constants: TensorFlow's oneDNN
+    convolutions then keep their filters in the layout they compute with
+    instead of re-laying them out every step. At large batches that saves
+    nothing, and constants cost memory while TensorFlow optimizes the graph,
+    so the folded weights are variables, loaded by `initialize(session)`.
+  * `session_config`: Grappler's passes other than the remapper (which fuses
+    Conv2D + BiasAdd + Relu) are off, on CPU: they win nothing on this graph
+    and copy its constants; one inter-op thread.
+
+Logits equal the plain graph's within float32 rounding (TOLERANCES['fp32'] of
+the largest logit). precision 'fp16' (GPUs) or 'bf16' (CPUs with AMX)
+computes in 16 bits, with float32 logits and softmax, within TOLERANCES.
+
+  weights, num_classes = inference.read_weights('inception_v3.ckpt')
+  logits, end_points = inference.build_optimized_model(images, weights,
+                                                       num_classes)
+  session = tf.Session(config=inference.session_config(batch_size=1))
+
+`optimized_graph_def` is the frozen GraphDef of that model (placeholder
+`input`), a drop-in for `nets.export.frozen_graph_def` that never holds the
+weights in variables.
+"""
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+from tensorflow.core.protobuf import rewriter_config_pb2
+
+from nets import checkpoints
+from nets import inception_v3
+
+PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
+# Largest |logits - plain graph's float32 logits| allowed, relative to the
+# largest |plain logit| (at least 1); see `logits_error`. fp32: rounding of
+# the folded kernels and another summation order (measured ~2e-6). float16
+# keeps 11 significant bits and bfloat16 8: over 95 layers the rounding
+# reached 1.3e-3 and 9.2e-3 of the logits' range (random weights, 75 to 299
+# pixels); the tolerances leave a margin of 5x or more.
+TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
+# Constant weights up to this batch size, variables above it.
+MAX_BATCH_FOR_CONSTANTS = 8
+INPUT_NAME = 'input'
+LOGITS_NODE = 'InceptionV3/Logits/SpatialSqueeze'
+PREDICTIONS_NODE = 'InceptionV3/Predictions/Reshape_1'
+FOLDED_SCOPE = 'BatchNorm_folded'
+# Grappler passes turned off on CPU (everything but the remapper).
+_GRAPPLER_OFF = (
+    'arithmetic_optimization', 'common_subgraph_elimination',
+    'constant_folding', 'debug_stripper', 'dependency_optimization',
+    'function_optimization', 'implementation_selector', 'layout_optimizer',
+    'loop_optimization', 'memory_optimization', 'pin_to_host_optimization',
+    'scoped_allocator_optimization', 'shape_optimization')
+
+
+def logits_error(logits, reference):
+  """max |logits - reference| / max(1, max |reference|), as TOLERANCES bound."""
+  reference = np.asarray(reference, np.float64)
+  scale = max(1.0, float(np.abs(reference).max()))
+  return float(np.abs(np.asarray(logits, np.float64) - reference).max()) / scale
+
+
+def batch_norm_epsilon():
+  """The epsilon `inception_v3_arg_scope()` gives slim.batch_norm."""
+  scope = inception_v3.inception_v3_arg_scope()
+  conv = scope[slim.arg_scope_func_key(slim.conv2d)]
+  return conv['normalizer_params']['epsilon']
+
+
+def fold_batch_norm(weights, scope, epsilon=None):
+  """The kernel and bias of convolution `scope` with its BatchNorm folded in.
+
+  BatchNorm at inference computes (x - mean) / sqrt(variance + epsilon) *
+  gamma + beta. After a convolution with kernel K this is a convolution with
+  K * s plus the bias beta - mean * s, where s = gamma / sqrt(variance +
+  epsilon) per output channel. Computed in float64, returned in float32.
+
+  Args:
+    weights: {variable name: np.ndarray} with slim's names: `scope/weights`,
+      `scope/BatchNorm/beta`, `scope/BatchNorm/moving_mean`,
+      `scope/BatchNorm/moving_variance`, and `scope/BatchNorm/gamma` if the
+      model has it (inception_v3_arg_scope() has none).
+    scope: the convolution's variable scope, e.g.
+      'InceptionV3/Conv2d_1a_3x3'.
+    epsilon: BatchNorm's epsilon; default: inception_v3_arg_scope()'s.
+
+  Returns:
+    (kernel, bias) as float32 arrays.
+
+  Raises:
+    KeyError: for a missing variable.
+  """
+  if epsilon is None:
+    epsilon = batch_norm_epsilon()
+  norm = scope + '/BatchNorm/'
+  variance = np.float64(weights[norm + 'moving_variance'])
+  gamma = np.float64(weights.get(norm + 'gamma', 1.0))
+  beta = np.float64(weights[norm + 'beta'])
+  scale = gamma / np.sqrt(variance + epsilon)
+  bias = beta - np.float64(weights[norm + 'moving_mean']) * scale
+  kernel = weights[scope + '/weights'] * scale
+  return kernel.astype(np.float32), bias.astype(np.float32)
+
+
+def use_constants(batch_size):
+  """Whether constant weights win for this batch size (see the docstring)."""
+  return batch_size is None or batch_size <= MAX_BATCH_FOR_CONSTANTS
+
+
+def session_config(batch_size=None, device_type='CPU', num_intra_threads=0,
+                   num_inter_threads=None):
+  """The tf.ConfigProto the optimized graph runs fastest under.
+
+  Args:
+    batch_size: images per run (None: unknown).
+    device_type: 'CPU' or 'GPU': Grappler is only trimmed on CPU (on GPUs
+      its layout optimizer picks NCHW or NHWC for the convolutions).
+    num_intra_threads: threads inside one op; 0: TensorFlow's choice (the
+      cores).
+    num_inter_threads: ops run at once; None: 1 (each convolution gets every
+      core; measured faster at batch 1 and 32 alike), 0: TensorFlow's.
+
+  Returns:
+    A tf.ConfigProto.
+  """
+  del batch_size  # The same settings won at every batch size measured.
+  if num_inter_threads is None:
+    num_inter_threads = 1
+  config = tf.ConfigProto(intra_op_parallelism_threads=num_intra_threads,
+                          inter_op_parallelism_threads=num_inter_threads)
+  if device_type == 'CPU':
+    rewrite = config.graph_options.rewrite_options
+    for name in _GRAPPLER_OFF:
+      setattr(rewrite, name, rewriter_config_pb2.RewriterConfig.OFF)
+  return config
+
+
+class OptimizedModel(object):
+  """Inception V3 for inference with BatchNorm folded, built in the graph.
+
+  Attributes:
+    logits: float32 [batch, num_classes].
+    end_points: as `inception_v3.inception_v3` returns them ('Logits',
+      'Predictions' in float32, the trunk's endpoints, ...).
+    constant_weights: whether the weights are constants; if not, call
+      `initialize(session)` once before running the model.
+  """
+
+  def __init__(self, images, weights, num_classes, precision='fp32',
+               constant_weights=True, **kwargs):
+    """Builds the network in the default graph.
+
+    Args:
+      images: float32 [batch, height, width, 3] in [-1, 1].
+      weights: {variable name: np.ndarray} of every variable of
+        `checkpoints.build_inference_model` (see `read_weights`). Not kept:
+        the graph (or, until `initialize`, this object) holds what it needs.
+      num_classes: classifier width.
+      precision: 'fp32', or 'fp16' / 'bf16' (float16 / bfloat16 compute,
+        weights rounded after folding; logits and predictions in float32).
+      constant_weights: graph constants (see `use_constants`), or variables
+        loaded by `initialize`.
+      **kwargs: more arguments of `inception_v3.inception_v3` (e.g. reuse).
+
+    Raises:
+      ValueError: for an unknown precision, or weights that lack a variable
+        of the model or give it another shape.
+    """
+    if precision not in PRECISIONS:
+      raise ValueError('precision must be one of %s, got %r.' %
+                       (', '.join(PRECISIONS), precision))
+    self.constant_weights = constant_weights
+    self._dtype = PRECISIONS[precision]
+    self._weights = weights
+    self._epsilon = batch_norm_epsilon()
+    self._feeds = []  # (initializer, initial value tensor, np.ndarray).
+    net = images
+    if self._dtype != tf.float32:
+      net = tf.cast(images, self._dtype)
+    try:
+      with tf.variable_scope(tf.get_variable_scope(),
+                             custom_getter=self._get):
+        with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
+          with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
+                              normalizer_params={}):
+            logits, end_points = inception_v3.inception_v3(
+                net, num_classes=num_classes, is_training=False,
+                create_aux_logits=False, prediction_fn=_float32_softmax,
+                **kwargs)
+    finally:
+      self._weights = None
+    if logits.dtype != tf.float32:
+      logits = tf.cast(logits, tf.float32, name='LogitsFloat32')
+      end_points['Logits'] = logits
+    self.logits, self.end_points = logits, end_points
+
+  def _value(self, name, shape):
+    """The folded kernel or bias, or the stored value of `name`, checked."""
+    scope, leaf = name.rsplit('/', 1)
+    conv = scope[:-len(FOLDED_SCOPE) - 1]
+    try:
+      if leaf == 'weights' and scope + '/BatchNorm/moving_mean' in (
+          self._weights):
+        value = fold_batch_norm(self._weights, scope, self._epsilon)[0]
+      elif leaf == 'biases' and scope.endswith('/' + FOLDED_SCOPE):
+        value = fold_batch_norm(self._weights, conv, self._epsilon)[1]
+      else:
+        value = self._weights[name]
+    except KeyError as e:
+      raise ValueError('The weights have no %s (needed for %s).' %
+                       (e.args[0], name)) from e
+    if shape is not None and list(value.shape) != list(shape):
+      raise ValueError('%s has shape %s in the weights; the model needs %s.'
+                       % (name, list(value.shape), list(shape)))
+    return value.astype(self._dtype.as_numpy_dtype)
+
+  def _get(self, getter, name, shape=None, *args, **kwargs):
+    """Custom getter: a constant, or a variable loaded by `initialize`."""
+    del args, kwargs  # No regularizer, nothing trainable.
+    value = self._value(name, shape)
+    if self.constant_weights:
+      return tf.constant(value, name=name.rsplit('/', 1)[1])
+    variable = getter(name, shape=value.shape, dtype=self._dtype,
+                      initializer=tf.zeros_initializer(), trainable=False)
+    self._feeds.append((variable.initializer,
+                        variable.initializer.inputs[1], value))
+    return variable
+
+  def _add_bias(self, net):
+    """normalizer_fn in slim.batch_norm's place: adds the folded bias."""
+    with tf.variable_scope(FOLDED_SCOPE):
+      bias = tf.get_variable('biases', shape=net.shape[-1:], dtype=net.dtype)
+      return tf.nn.bias_add(net, bias)
+
+  def initialize(self, session):
+    """Loads the variable weights in one run (nothing to do for constants)."""
+    if self._feeds:
+      session.run([op for op, _, _ in self._feeds],
+                  {tensor: value for _, tensor, value in self._feeds})
+      self._feeds = []
+
+
+def _float32_softmax(logits, scope=None):
+  """slim.softmax in float32 (the logits may be 16-bit)."""
+  return slim.softmax(tf.cast(logits, tf.float32), scope=scope)
+
+
+def build_optimized_model(images, weights, num_classes, precision='fp32',
+                          **kwargs):
+  """Inception V3 for inference with constant, BatchNorm-folded weights.
+
+  Run it under `session_config()`.
+
+  Args:
+    images: float32 [batch, height, width, 3] in [-1, 1].
+    weights: {variable name: np.ndarray} (see `read_weights`); copied into
+      the graph, so the dict may be dropped afterwards.
+    num_classes: classifier width.
+    precision: a key of PRECISIONS.
+    **kwargs: more arguments of `inception_v3.inception_v3`.
+
+  Returns:
+    (logits, end_points), as `checkpoints.build_inference_model` returns them.
+
+  Raises:
+    ValueError: see `OptimizedModel`.
+  """
+  model = OptimizedModel(images, weights, num_classes, precision,
+                         constant_weights=True, **kwargs)
+  return model.logits, model.end_points
+
+
+def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
+  """The inference model's weights from a slim checkpoint, checked first.
+
+  The checkpoint is checked against the model as `checkpoints.restore_fn`
+  does (same errors and hints); then each tensor is read once.
+
+  Args:
+    checkpoint_path: V1 file, V2 prefix or directory.
+    num_classes: classifier width; default: the checkpoint's.
+    moving_average_decay: read the ExponentialMovingAverage shadows instead.
+
+  Returns:
+    ({variable name: np.ndarray}, num_classes).
+
+  Raises:
+    checkpoints.CheckpointError: missing, unreadable or mismatching
+      checkpoint.
+  """
+  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
+  num_classes = checkpoints.num_classes_of(path, num_classes)
+  with tf.Graph().as_default():
+    images = tf.placeholder(tf.float32, [None, None, None, 3])
+    checkpoints.build_inference_model(images, num_classes)
+    restore = checkpoints.restore_fn(
+        path, moving_average_decay=moving_average_decay)
+  _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)
+  return {var.op.name: reader.get_tensor(name)
+          for name, var in restore.var_map.items()}, num_classes
+
+
+def graph_def_from_weights(weights, num_classes, image_size=299):
+  """Frozen GraphDef of the optimized float32 model on these weights.
+
+  Returns:
+    tf.GraphDef with placeholder INPUT_NAME (float32 [None, size, size, 3],
+    in [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE.
+  """
+  with tf.Graph().as_default() as graph:
+    images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
+                            name=INPUT_NAME)
+    build_optimized_model(images, weights, num_classes)
+    return tf.graph_util.extract_sub_graph(
+        graph.as_graph_def(), [LOGITS_NODE, PREDICTIONS_NODE])
+
+
+def optimized_graph_def(checkpoint_path, num_classes=None, image_size=299,
+                        moving_average_decay=None):
+  """Frozen GraphDef of the optimized model on a checkpoint's weights.
+
+  A drop-in for `nets.export.frozen_graph_def` (same input and outputs, run
+  it under `session_config()`). No session and no variables: each weight is
+  read from the checkpoint once and copied into the graph.
+
+  Args:
+    checkpoint_path: V1 file, V2 prefix or directory.
+    num_classes: classifier width; default: the checkpoint's.
+    image_size: height and width of the input.
+    moving_average_decay: use the EMA shadows.
+
+  Returns:
+    tf.GraphDef (see `graph_def_from_weights`).
+
+  Raises:
+    checkpoints.CheckpointError: missing, unreadable or mismatching
+      checkpoint.
+  """
+  weights, num_classes = read_weights(checkpoint_path, num_classes,
+                                      moving_average_decay)
+  return graph_def_from_weights(weights, num_classes, image_size)

@@ -1,0 +1,264 @@
+"""Tests of nets.inference: the optimized graph gives the plain graph's logits.
+
+The reference is always the plain slim graph (`testing.build_classifier`)
+restored from a checkpoint written by `testing.write_checkpoint`, or NumPy.
+Small inputs (75..107 pixels, batch 1-2) keep it fast; nothing here times.
+"""
+
+import collections
+import os
+import re
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
+
+from nets import checkpoints
+from nets import inference
+from nets_test import testing
+
+SIZE = 91
+NUM_CLASSES = 1001
+
+
+def plain_outputs(checkpoint_path, images, num_classes=NUM_CLASSES):
+  """[logits, predictions] of the plain graph restored from the checkpoint."""
+  with tf.Graph().as_default():
+    placeholder = tf.placeholder(tf.float32, images.shape)
+    logits, end_points = testing.build_classifier(
+        placeholder, num_classes=num_classes, create_aux_logits=False)
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+      saver.restore(sess, checkpoint_path)
+      return sess.run([logits, end_points['Predictions']],
+                      {placeholder: images})
+
+
+def optimized_outputs(weights, images, num_classes=NUM_CLASSES, **kwargs):
+  """[logits, predictions] of OptimizedModel, and the ops it ran."""
+  with tf.Graph().as_default() as graph:
+    placeholder = tf.placeholder(tf.float32, images.shape)
+    model = inference.OptimizedModel(placeholder, weights, num_classes,
+                                     **kwargs)
+    with tf.Session(config=inference.session_config(len(images))) as sess:
+      model.initialize(sess)
+      metadata = tf.RunMetadata()
+      outputs = sess.run(
+          [model.logits, model.end_points['Predictions']],
+          {placeholder: images},
+          options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
+          run_metadata=metadata)
+  ran = collections.Counter(
+      node.timeline_label.split(' = ')[-1].split('(')[0]
+      for device in metadata.step_stats.dev_stats
+      for node in device.node_stats if ' = ' in node.timeline_label)
+  return outputs, graph, ran
+
+
+def random_images(batch=2, size=SIZE, seed=0):
+  return np.random.RandomState(seed).uniform(
+      -1, 1, (batch, size, size, 3)).astype(np.float32)
+
+
+class FoldBatchNormTest(tf.test.TestCase):
+
+  def test_folded_1x1_conv_equals_conv_then_batch_norm(self):
+    # A 1x1 convolution is a matmul: the reference is plain NumPy.
+    rng = np.random.RandomState(1)
+    x = rng.randn(5, 3).astype(np.float32)
+    weights = {
+        'net/conv/weights': rng.randn(1, 1, 3, 4).astype(np.float32),
+        'net/conv/BatchNorm/beta': rng.randn(4).astype(np.float32),
+        'net/conv/BatchNorm/gamma': rng.uniform(0.5, 2, 4).astype(np.float32),
+        'net/conv/BatchNorm/moving_mean': rng.randn(4).astype(np.float32),
+        'net/conv/BatchNorm/moving_variance':
+            rng.uniform(0.1, 2, 4).astype(np.float32),
+    }
+    epsilon = 0.001
+    norm = 'net/conv/BatchNorm/'
+    expected = ((x @ weights['net/conv/weights'][0, 0] -
+                 weights[norm + 'moving_mean']) /
+                np.sqrt(weights[norm + 'moving_variance'] + epsilon) *
+                weights[norm + 'gamma'] + weights[norm + 'beta'])
+    kernel, bias = inference.fold_batch_norm(weights, 'net/conv', epsilon)
+    self.assertEqual(kernel.dtype, np.float32)
+    self.assertEqual(kernel.shape, (1, 1, 3, 4))
+    self.assertAllClose(x @ kernel[0, 0] + bias, expected, rtol=1e-5,
+                        atol=1e-5)
+
+  def test_without_gamma_and_with_the_arg_scopes_epsilon(self):
+    weights = {'c/weights': np.full((1, 1, 1, 2), 2.0, np.float32),
+               'c/BatchNorm/beta': np.array([1.0, -1.0], np.float32),
+               'c/BatchNorm/moving_mean': np.array([0.5, 0.0], np.float32),
+               'c/BatchNorm/moving_variance': np.array([0.999, 3.999],
+                                                       np.float32)}
+    self.assertEqual(inference.batch_norm_epsilon(), 0.001)
+    kernel, bias = inference.fold_batch_norm(weights, 'c')
+    # scale = 1 / sqrt(var + 0.001) = [1, 0.5]
+    self.assertAllClose(kernel.ravel(), [2.0, 1.0])
+    self.assertAllClose(bias, [1.0 - 0.5, -1.0])
+
+
+class OptimizedModelTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.checkpoint = os.path.join(tf.test.get_temp_dir(), 'inference_test',
+                                  'model.ckpt')
+    testing.write_checkpoint(cls.checkpoint, num_classes=NUM_CLASSES,
+                             image_size=299, seed=5)
+    cls.images = random_images()
+    cls.plain_logits, cls.plain_predictions = plain_outputs(cls.checkpoint,
+                                                            cls.images)
+    cls.weights, num_classes = inference.read_weights(cls.checkpoint)
+    assert num_classes == NUM_CLASSES
+
+  def test_constant_weights_match_the_plain_graph(self):
+    (logits, predictions), graph, ran = optimized_outputs(self.weights,
+                                                          self.images)
+    self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
+    self.assertAllClose(predictions, self.plain_predictions, atol=1e-6)
+    ops = collections.Counter(op.type for op in graph.get_operations())
+    self.assertEqual(ops['VarHandleOp'], 0)
+    self.assertEqual(ops['FusedBatchNormV3'], 0)
+    self.assertEqual(ops['Conv2D'], 95)
+    self.assertEqual(ops['BiasAdd'], 95)  # 94 folded + the logits layer.
+    # Conv2D + BiasAdd + Relu run as one op under session_config().
+    self.assertFalse([op for op in ran if op in ('Relu', 'BiasAdd',
+                                                 'Conv2D')], ran)
+    self.assertEqual(sum(n for op, n in ran.items() if 'Conv2D' in op), 95)
+
+  def test_variable_weights_match_the_plain_graph(self):
+    (logits, _), graph, _ = optimized_outputs(self.weights, self.images,
+                                              constant_weights=False)
+    self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
+    with graph.as_default():
+      names = [v.op.name for v in tf.global_variables()]
+    self.assertLen(names, 95 * 2)
+    self.assertIn('InceptionV3/Conv2d_1a_3x3/weights', names)
+    self.assertIn('InceptionV3/Conv2d_1a_3x3/BatchNorm_folded/biases', names)
+    self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/biases', names)
+
+  def test_reduced_precisions_are_within_their_tolerance(self):
+    for precision in ('fp16', 'bf16'):
+      (logits, predictions), _, _ = optimized_outputs(
+          self.weights, self.images, precision=precision)
+      self.assertEqual(logits.dtype, np.float32)
+      self.assertEqual(predictions.dtype, np.float32)
+      error = inference.logits_error(logits, self.plain_logits)
+      self.assertLess(error, inference.TOLERANCES[precision], precision)
+      self.assertGreater(error, 1e-5, precision)  # It really ran in 16 bits.
+      self.assertAllClose(predictions.sum(axis=1), [1, 1], atol=1e-5)
+
+  def test_output_names_are_the_plain_graphs(self):
+    with tf.Graph().as_default():
+      images = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
+      logits, end_points = inference.build_optimized_model(
+          images, self.weights, NUM_CLASSES)
+      self.assertEqual(logits.op.name, inference.LOGITS_NODE)
+      self.assertEqual(end_points['Predictions'].op.name,
+                       inference.PREDICTIONS_NODE)
+      self.assertEqual(logits.shape.as_list(), [None, NUM_CLASSES])
+
+  def test_weights_that_do_not_fit(self):
+    missing = dict(self.weights)
+    del missing['InceptionV3/Mixed_6c/Branch_1/Conv2d_0b_1x7/BatchNorm/beta']
+    wrong = dict(self.weights)
+    wrong['InceptionV3/Logits/Conv2d_1c_1x1/biases'] = np.zeros(1000,
+                                                                np.float32)
+    for weights, message in [
+        (missing, 'no InceptionV3/Mixed_6c/Branch_1/Conv2d_0b_1x7/BatchNorm/'
+                  'beta'),
+        (wrong, 'InceptionV3/Logits/Conv2d_1c_1x1/biases has shape [1000]')]:
+      with tf.Graph().as_default():
+        with self.assertRaisesRegex(ValueError, re.escape(message)):
+          inference.OptimizedModel(tf.zeros([1, 75, 75, 3]), weights,
+                                   NUM_CLASSES)
+    with tf.Graph().as_default():
+      with self.assertRaisesRegex(ValueError, 'precision must be one of'):
+        inference.OptimizedModel(tf.zeros([1, 75, 75, 3]), self.weights,
+                                 NUM_CLASSES, precision='int8')
+
+  def test_optimized_graph_def_is_frozen_and_matches(self):
+    graph_def = inference.optimized_graph_def(self.checkpoint,
+                                              image_size=SIZE)
+    ops = collections.Counter(node.op for node in graph_def.node)
+    self.assertEqual(ops['Placeholder'], 1)
+    self.assertEqual(ops['VarHandleOp'] + ops['VariableV2'], 0)
+    self.assertEqual(ops['FusedBatchNormV3'], 0)
+    with tf.Graph().as_default() as graph:
+      tf.import_graph_def(graph_def, name='')
+      with tf.Session(graph=graph, config=inference.session_config()) as sess:
+        logits, predictions = sess.run(
+            [inference.LOGITS_NODE + ':0', inference.PREDICTIONS_NODE + ':0'],
+            {inference.INPUT_NAME + ':0': self.images})
+    self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
+    self.assertAllClose(predictions, self.plain_predictions, atol=1e-6)
+
+
+class ReadWeightsTest(tf.test.TestCase):
+
+  def test_checkpoint_errors_are_the_checkpoints_modules(self):
+    path = os.path.join(self.get_temp_dir(), 'c1000', 'model.ckpt')
+    testing.write_checkpoint(path, num_classes=1000, image_size=299,
+                             version='V1')
+    with self.assertRaisesRegex(checkpoints.CheckpointMismatchError,
+                                '1000 classes, the model 1001'):
+      inference.read_weights(path, num_classes=1001)
+    with self.assertRaises(checkpoints.CheckpointNotFoundError):
+      inference.read_weights(os.path.join(self.get_temp_dir(), 'none'))
+    with self.assertRaises(checkpoints.MovingAveragesNotFoundError):
+      inference.read_weights(path, moving_average_decay=0.9999)
+
+  def test_values_and_moving_averages(self):
+    path = os.path.join(self.get_temp_dir(), 'ema', 'model.ckpt')
+    name = 'InceptionV3/Conv2d_1a_3x3/weights'
+    values = testing.write_checkpoint(path, num_classes=10, image_size=299)
+    shadows = {n + '/ExponentialMovingAverage': v + 1.0
+               for n, v in values.items()}
+    testing.write_checkpoint(path, num_classes=10, image_size=299,
+                             extra_variables=shadows)
+    weights, num_classes = inference.read_weights(path)
+    self.assertEqual(num_classes, 10)
+    self.assertNotIn('InceptionV3/AuxLogits/Conv2d_2b_1x1/weights', weights)
+    self.assertAllEqual(weights[name], values[name])
+    averaged, _ = inference.read_weights(path, moving_average_decay=0.9999)
+    self.assertAllEqual(averaged[name], values[name] + 1.0)
+    self.assertCountEqual(averaged, weights)
+
+
+class SessionConfigTest(tf.test.TestCase):
+
+  def test_cpu_keeps_only_the_remapper(self):
+    config = inference.session_config(32)
+    self.assertEqual(config.inter_op_parallelism_threads, 1)
+    self.assertEqual(config.intra_op_parallelism_threads, 0)
+    rewrite = config.graph_options.rewrite_options
+    off = rewriter_config_pb2.RewriterConfig.OFF
+    self.assertEqual(rewrite.constant_folding, off)
+    self.assertEqual(rewrite.arithmetic_optimization, off)
+    self.assertNotEqual(rewrite.remapping, off)
+    gpu = inference.session_config(32, 'GPU', num_intra_threads=4,
+                                   num_inter_threads=0)
+    self.assertEqual(gpu.graph_options.rewrite_options.layout_optimizer,
+                     rewriter_config_pb2.RewriterConfig.DEFAULT)
+    self.assertEqual((gpu.intra_op_parallelism_threads,
+                      gpu.inter_op_parallelism_threads), (4, 0))
+
+  def test_constants_only_for_small_batches(self):
+    self.assertTrue(inference.use_constants(1))
+    self.assertTrue(inference.use_constants(None))
+    self.assertTrue(inference.use_constants(
+        inference.MAX_BATCH_FOR_CONSTANTS))
+    self.assertFalse(inference.use_constants(
+        inference.MAX_BATCH_FOR_CONSTANTS + 1))
+
+  def test_logits_error_is_relative_to_the_largest_logit(self):
+    self.assertAllClose(inference.logits_error([[1.0, 21.0]], [[0.0, 20.0]]),
+                        0.05)
+    self.assertAllClose(inference.logits_error([[0.5]], [[0.25]]), 0.25)
+
+
+if __name__ == '__main__':
+  tf.test.main()
