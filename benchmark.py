@@ -36,7 +36,7 @@ same weights and images. Configurations:
   plain        this port's graph, exactly what the default benchmark times
   slim         tf_slim.nets.inception_v3 (tf-slim's own copy), same graph
   optimized    --optimize: nets.inference (BatchNorm folded, constant weights
-               at small batches), fixed input, threads for the batch size
+               up to batch 16, trimmed Grappler), input generated once
   fp16, bf16   optimized in float16 / bfloat16 (reduced precision)
   xla          plain with XLA auto-clustering
   keras        tf.keras.applications.InceptionV3(weights=None), tf.function
@@ -168,8 +168,8 @@ flags.DEFINE_string('trace_file', None,
 flags.DEFINE_bool('optimize', False,
                   'Time the optimized inference graph of nets.inference '
                   '(BatchNorm folded into the convolutions, constant weights '
-                  'at small batches) on a fixed input, with threads chosen '
-                  'for the batch size. Forward mode only.')
+                  'at batches up to 16, trimmed Grappler) on an input '
+                  'generated once. Forward mode only.')
 flags.DEFINE_enum('precision', 'fp32', list(inference.PRECISIONS),
                   'Compute precision. fp16 (GPUs) and bf16 (CPUs with AMX) '
                   'imply --optimize; their logits are then checked against '
@@ -255,8 +255,8 @@ class Config:
     """The tf.ConfigProto this configuration runs under."""
     if self.optimize:
       config = inference.session_config(
-          self.batch_size, _device_type(self.devices[0]),
-          self.num_intra_threads, self.num_inter_threads or None)
+          _device_type(self.devices[0]), self.num_intra_threads,
+          self.num_inter_threads)
     else:
       config = tf.ConfigProto(
           intra_op_parallelism_threads=self.num_intra_threads,

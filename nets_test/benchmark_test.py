@@ -1,4 +1,5 @@
-"""Tests for benchmark.py: the seed's timing and output, the CLI, bad input.
+"""Tests for benchmark.py: the seed's timing and output, the CLI, bad input,
+--optimize, --precision and --compare.
 
 Runs the benchmark in-process and as a subprocess on tiny settings (batch
 1-2, 75..107 pixels, 1-3 batches). Nothing here asserts a speed.
@@ -35,6 +36,13 @@ SUMMARY_LINE = re.compile(
     r'(\d+\.\d{3}), p90 (\d+\.\d{3}), p99 (\d+\.\d{3}) sec / batch, '
     r'peak RSS (\d+) MiB$' % TIMESTAMP)
 ERROR_LINE = 'benchmark.py: error: '
+TABLE_ROW = re.compile(
+    r'\| (\S+) \| (\d+\.\d{3}) \| (\d+\.\d{3}) \| (\d+\.\d) \| (\d+\.\d) '
+    r'\| (\d+%|-) \| (\d+|-) \| (\d+\.\d\d)x '
+    r'\| (reference|n/a|\d\.\de[-+]\d\d) \|$')
+PRECISION_LINE = re.compile(
+    r'%s: (fp16|bf16) logits vs float32 on the same weights and images: max '
+    r'\|diff\| (\S+) of the largest logit \(tolerance (\S+)\)$' % TIMESTAMP)
 TINY = ('--batch_size=1', '--image_size=75', '--num_batches=3',
         '--num_warmup_batches=1', '--display_every=1')
 
@@ -444,6 +452,24 @@ class BadInputTest(tf.test.TestCase):
     self.assertOneLineError(['--target=grpc://localhost:%d' % free_port()],
                             '--target=', 'cannot connect')
 
+  def test_compare_and_optimize_flags(self):
+    missing = os.path.join(self.get_temp_dir(), 'missing.onnx')
+    for args, fragment in [
+        (['--compare=plain,fast'], "--compare: unknown configuration 'fast'"),
+        (['--compare=plain,plain'], '--compare: plain is listed twice'),
+        (['--compare=plain', '--mode=forward-backward'],
+         '--compare: cannot be combined with --mode'),
+        (['--compare=plain', '--optimize'],
+         '--compare: cannot be combined with --optimize'),
+        (['--compare=plain', '--num_devices=2'],
+         '--compare: cannot be combined with --num_devices'),
+        (['--optimize', '--mode=forward-backward'],
+         '--optimize: the optimized graph is for inference'),
+        (['--precision=fp8'], 'flag --precision=fp8'),
+        (['--compare=plain', '--onnx_model=' + missing],
+         '--onnx_model=%s: no such file' % missing)]:
+      self.assertOneLineError(args, fragment)
+
   def test_checkpoint_that_does_not_fit(self):
     path = os.path.join(self.get_temp_dir(), 'ckpt1001', 'model.ckpt')
     testing.write_checkpoint(path, num_classes=1001, image_size=299,
@@ -507,6 +533,240 @@ class CommandLineTest(tf.test.TestCase):
     for flag in ('--num_batches', '--mode', '--num_devices', '--target',
                  '--trace_file', '--json_output', '--flagfile'):
       self.assertIn(flag, result.stdout)
+
+
+class FakeRunner(object):
+  """A --compare runner that records when it ran."""
+
+  def __init__(self, name, log):
+    self.name, self.log = name, log
+    self.logits, self.precision = None, 'fp32'
+
+  def step(self):
+    self.log.append(self.name)
+
+  def close(self):
+    self.log.append('close ' + self.name)
+
+
+class CompareUnitsTest(tf.test.TestCase):
+  """The pieces of --compare, on made-up numbers."""
+
+  def test_rounds_rotate_after_each_ones_burn_in(self):
+    log = []
+    runners = [FakeRunner(n, log) for n in 'ABC']
+    timings = benchmark.time_interleaved(runners, num_batches=4,
+                                         num_warmup_batches=2)
+    self.assertEqual(''.join(log), 'AABBCC' + 'ABC' + 'BCA' + 'CAB' + 'ABC')
+    for timing in timings:
+      self.assertLen(timing.durations, 4)
+      self.assertLen(timing.warmup_durations, 2)
+      self.assertAllClose([timing.mean, timing.sd],
+                          [np.mean(timing.durations),
+                           np.std(timing.durations)])
+
+  def test_rows_and_table(self):
+    config = benchmark.Config(batch_size=4, image_size=299)
+    log = []
+    runners = [FakeRunner(n, log) for n in ('plain', 'optimized', 'keras')]
+    durations = [[2.0, 1.0, 3.0], [1.5, 0.5, 1.0], [4.0, 4.0, 4.0]]
+    timings = [benchmark.Timing(d, [], *benchmark.mean_and_sd(d))
+               for d in durations]
+    errors = {'plain': (0.0, 1e-4), 'optimized': (3.25e-6, 1e-4)}
+    rows = benchmark.comparison_rows(
+        runners, timings, config, flops=10e9, ceiling=80.0,
+        memory={'plain': 1200.4, 'optimized': 1100.6}, errors=errors)
+    # Medians 2.0, 1.0, 4.0 s for 4 images of 10 GFLOP.
+    self.assertAllClose([r['gflops_per_sec'] for r in rows], [20, 40, 10])
+    self.assertAllClose([r['percent_of_ceiling'] for r in rows],
+                        [25, 50, 12.5])
+    self.assertAllClose([r['time_ratio'] for r in rows], [1.0, 0.5, 2.0])
+    self.assertAllClose([r['statistics']['images_per_sec'] for r in rows],
+                        [2.0, 4.0, 1.0])
+    self.assertIsNone(rows[2]['peak_rss_mib'])
+    self.assertNotIn('peak_rss_mib', rows[0]['statistics'])
+    lines = benchmark.comparison_table(rows, 'plain').splitlines()
+    self.assertEqual(lines[0], (
+        '| configuration | median s | p90 s | images/s | GFLOP/s | % of '
+        'ceiling | peak RSS MiB | time vs plain | logits vs plain |'))
+    self.assertEqual(lines[1], '|---|---|---|---|---|---|---|---|---|')
+    self.assertEqual(
+        [TABLE_ROW.match(line).groups() for line in lines[2:]],
+        [('plain', '2.000', '2.800', '2.0', '20.0', '25%', '1200', '1.00',
+          'reference'),
+         ('optimized', '1.000', '1.400', '4.0', '40.0', '50%', '1101', '0.50',
+          '3.2e-06'),
+         ('keras', '4.000', '4.000', '1.0', '10.0', '12%', '-', '2.00',
+          'n/a')])
+    rows[1]['logits_error'] = 2e-4
+    self.assertIn('| 2.0e-04 (over 0.0001!) |',
+                  benchmark.comparison_table(rows, 'plain'))
+
+  def test_flops_are_the_convolutions_and_pools_of_the_logits_path(self):
+    shapes, flops = benchmark.model_facts(1000, 299)
+    # Independently: 2 x multiply-adds of every convolution, plus one per
+    # pooled input element, from the shapes of a freshly built graph.
+    with tf.Graph().as_default() as graph:
+      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+      testing.build_classifier(images, num_classes=1000,
+                               create_aux_logits=False)
+      expected = 0
+      for op in graph.get_operations():
+        if op.type == 'Conv2D':
+          out = op.outputs[0].shape.as_list()
+          kh, kw, cin, _ = op.inputs[1].shape.as_list()
+          expected += 2 * np.prod(out[1:]) * kh * kw * cin
+        elif op.type in ('MaxPool', 'AvgPool'):
+          _, kh, kw, _ = op.get_attr('ksize')
+          expected += np.prod(op.outputs[0].shape.as_list()[1:]) * kh * kw
+    self.assertAllClose(flops, expected, rtol=1e-6)
+    # The issue's 11.57 GFLOP per 299x299 image, within its rounding of BN.
+    self.assertAllClose(flops, 11.57e9, rtol=0.015)
+    self.assertEqual(len(shapes), 378)  # 388 minus the aux head's 10.
+    self.assertEqual(shapes['InceptionV3/Logits/Conv2d_1c_1x1/weights'],
+                     [1, 1, 2048, 1000])
+
+  def test_synthetic_weights_have_a_trained_networks_scale(self):
+    shapes = {'s/Conv/weights': [3, 3, 64, 96],
+              's/Conv/BatchNorm/beta': [96],
+              's/Conv/BatchNorm/moving_mean': [96],
+              's/Conv/BatchNorm/moving_variance': [96],
+              's/Logits/Conv2d_1c_1x1/weights': [1, 1, 2048, 10],
+              's/Logits/Conv2d_1c_1x1/biases': [10]}
+    weights = benchmark.synthetic_weights(shapes, seed=3)
+    self.assertEqual({k: list(v.shape) for k, v in weights.items()}, shapes)
+    self.assertTrue(all(v.dtype == np.float32 for v in weights.values()))
+    self.assertAllClose(np.std(weights['s/Conv/weights']),
+                        np.sqrt(2.0 / (3 * 3 * 64)), rtol=0.05)
+    self.assertAllClose(np.std(weights['s/Logits/Conv2d_1c_1x1/weights']),
+                        np.sqrt(1.0 / 2048), rtol=0.05)
+    variance = weights['s/Conv/BatchNorm/moving_variance']
+    self.assertTrue(np.all((variance >= 0.5) & (variance <= 1.5)))
+    for name in ('s/Conv/BatchNorm/beta', 's/Logits/Conv2d_1c_1x1/biases'):
+      self.assertTrue(np.all(weights[name] != 0), name)
+    again = benchmark.synthetic_weights(shapes, seed=3)
+    self.assertAllEqual(again['s/Conv/weights'], weights['s/Conv/weights'])
+
+
+class OptimizeTest(tf.test.TestCase):
+  """--optimize and --precision: what they build, run and check."""
+
+  def test_optimized_logits_are_the_plain_graphs(self):
+    shapes, _ = benchmark.model_facts(1000, 75)
+    weights = benchmark.synthetic_weights(shapes)
+    largest = benchmark.inference.MAX_BATCH_FOR_CONSTANTS
+    images = np.random.RandomState(0).uniform(
+        -1, 1, (largest + 1, 75, 75, 3)).astype(np.float32)
+    for batch in (2, largest + 1):  # Constant weights, then variables.
+      outputs, kinds = [], []
+      for optimize in (False, True):
+        config = benchmark.Config(batch_size=batch, image_size=75,
+                                  optimize=optimize)
+        model = benchmark.build_model(config, weights)
+        with model.graph.as_default():
+          kinds.append(len(tf.global_variables()))
+        with benchmark.start_session(model, config) as session:
+          outputs.append(session.run(model.fetch,
+                                     {model.images[0]: images[:batch]}))
+      self.assertLess(benchmark.inference.logits_error(*outputs[::-1]),
+                      1e-4, batch)
+      # Plain: 378 variables. Optimized: the images, plus 95 folded
+      # kernels and their biases when the weights are not constants.
+      self.assertEqual(kinds, [378, 1 if batch <= largest else 1 + 190])
+
+  def test_optimized_run_and_its_trace(self):
+    trace_path = os.path.join(self.get_temp_dir(), 'optimized.trace.json')
+    lines, record = run_in_process(*TINY, '--optimize',
+                                   '--trace_file=' + trace_path)
+    self.assertLen(lines, 5)
+    self.assertEqual(FINAL_LINE.match(lines[3]).group(1, 2), ('Forward', '3'))
+    self.assertRegex(lines[4], SUMMARY_LINE)
+    self.assertEqual(record['config']['optimize'], True)
+    self.assertEqual(record['config']['precision'], 'fp32')
+    ops = collections.Counter()
+    for counter in trace_ops_by_device(trace_path).values():
+      ops.update(counter)
+    self.assertTrue(has_op(ops, 'FusedConv2D'), ops)
+    for unfused in ('FusedBatchNorm', 'Relu', 'RandomUniform'):
+      self.assertFalse(has_op(ops, unfused), (unfused, ops))
+
+  def test_fp16_checks_its_logits_against_fp32(self):
+    quick = ('--batch_size=1', '--image_size=75', '--num_batches=1',
+             '--num_warmup_batches=0', '--precision=fp16')
+    lines, record = run_in_process(*quick)
+    self.assertLen(lines, 4)
+    self.assertRegex(lines[2], SUMMARY_LINE)
+    precision, error, tolerance = PRECISION_LINE.match(lines[3]).groups()
+    self.assertEqual((precision, float(tolerance)), ('fp16', 1e-2))
+    self.assertGreater(float(error), 1e-5)  # Computed in float16...
+    self.assertLess(float(error), 1e-2)  # ...within the tolerance.
+    self.assertEqual(record['config']['optimize'], True)
+    with mock.patch.dict(benchmark.inference.TOLERANCES, {'fp16': 1e-7}):
+      status, errors = error_in_process(*quick)
+    self.assertEqual(status, 1)
+    self.assertRegex(errors[-1], r'--precision=fp16: logits differ from '
+                     r'float32 by \S+ of the largest logit \(tolerance 1e-07\)')
+
+
+class CompareTest(tf.test.TestCase):
+
+  def test_every_configuration_side_by_side(self):
+    json_path = os.path.join(self.get_temp_dir(), 'compare.json')
+    original = benchmark._optional
+
+    def no_openvino(module, install):
+      if module == 'openvino':
+        raise benchmark.Unavailable('openvino is not installed (%s)' % install)
+      return original(module, install)
+
+    with mock.patch.object(benchmark, '_optional', no_openvino):
+      lines, record = run_in_process(
+          '--compare=all', '--batch_size=1', '--image_size=75',
+          '--num_batches=2', '--num_warmup_batches=1', '--matmul_size=256',
+          '--nocompare_memory', '--json_output=' + json_path)
+    names = [n for n in benchmark.COMPARE_NAMES if n != 'openvino']
+    rows = {m.group(1): m.groups() for m in map(TABLE_ROW.match, lines) if m}
+    self.assertEqual(list(rows), names)
+    self.assertEqual(rows['plain'][7:], ('1.00', 'reference'))
+    self.assertEqual(rows['keras'][8], 'n/a')
+    for name in names:
+      self.assertNotEqual(rows[name][5], '-')  # % of the ceiling.
+      self.assertEqual(rows[name][6], '-')  # No memory runs.
+    by_name = {r['name']: r for r in record['configurations']}
+    for name in ('slim', 'optimized', 'xla', 'onnxruntime', 'fp16', 'bf16'):
+      self.assertLessEqual(by_name[name]['logits_error'],
+                           by_name[name]['logits_tolerance'], name)
+    self.assertEqual(by_name['bf16']['logits_tolerance'], 5e-2)
+    self.assertEqual(by_name['slim']['logits_error'], 0.0)  # Same graph.
+    self.assertLen(by_name['keras']['durations_sec'], 2)
+    self.assertEqual(record['skipped'],
+                     {'openvino': 'openvino is not installed (pip install '
+                                  'openvino)'})
+    self.assertIn('Skipped openvino: openvino is not installed', lines[-1])
+    ceiling = record['ceiling']
+    self.assertAllClose(ceiling['gflops_per_sec'],
+                        2 * 256**3 / np.median(ceiling['durations_sec']) / 1e9)
+    self.assertTrue(lines[len(names) + 3].startswith(
+        'Ceiling: 256x256 float32 matmul in the same rounds'))
+    with open(json_path) as f:
+      self.assertEqual(json.load(f)['table'], record['table'])
+
+  def test_each_configurations_memory_in_a_process_of_its_own(self):
+    json_path = os.path.join(self.get_temp_dir(), 'memory.json')
+    result = run_cli('--compare=plain', '--batch_size=1', '--image_size=75',
+                     '--num_batches=1', '--num_warmup_batches=0',
+                     '--matmul_size=0', '--json_output=' + json_path)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    row = TABLE_ROW.match(result.stdout.splitlines()[2]).groups()
+    with open(json_path) as f:
+      record = json.load(f)
+    peak = record['configurations'][0]['peak_rss_mib']
+    self.assertEqual(row[6], '%.0f' % peak)
+    # The child's own peak: more than TensorFlow alone, less than this
+    # test process's, whose peak the child would inherit from ru_maxrss.
+    self.assertGreater(peak, 300)
+    self.assertIsNone(record['ceiling']['gflops_per_sec'])
+    self.assertIn('Measuring the peak memory of plain alone', result.stderr)
 
 
 if __name__ == '__main__':

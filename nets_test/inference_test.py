@@ -14,6 +14,8 @@ import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from nets import checkpoints
+from nets import classify
+from nets import export
 from nets import inference
 from nets_test import testing
 
@@ -40,7 +42,7 @@ def optimized_outputs(weights, images, num_classes=NUM_CLASSES, **kwargs):
     placeholder = tf.placeholder(tf.float32, images.shape)
     model = inference.OptimizedModel(placeholder, weights, num_classes,
                                      **kwargs)
-    with tf.Session(config=inference.session_config(len(images))) as sess:
+    with tf.Session(config=inference.session_config()) as sess:
       model.initialize(sess)
       metadata = tf.RunMetadata()
       outputs = sess.run(
@@ -106,8 +108,8 @@ class OptimizedModelTest(tf.test.TestCase):
     super().setUpClass()
     cls.checkpoint = os.path.join(tf.test.get_temp_dir(), 'inference_test',
                                   'model.ckpt')
-    testing.write_checkpoint(cls.checkpoint, num_classes=NUM_CLASSES,
-                             image_size=299, seed=5)
+    cls.written = testing.write_checkpoint(
+        cls.checkpoint, num_classes=NUM_CLASSES, image_size=299, seed=5)
     cls.images = random_images()
     cls.plain_logits, cls.plain_predictions = plain_outputs(cls.checkpoint,
                                                             cls.images)
@@ -196,55 +198,74 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
     self.assertAllClose(predictions, self.plain_predictions, atol=1e-6)
 
-
-class ReadWeightsTest(tf.test.TestCase):
-
-  def test_checkpoint_errors_are_the_checkpoints_modules(self):
-    path = os.path.join(self.get_temp_dir(), 'c1000', 'model.ckpt')
-    testing.write_checkpoint(path, num_classes=1000, image_size=299,
-                             version='V1')
+  def test_read_weights_errors_are_the_checkpoints_modules(self):
     with self.assertRaisesRegex(checkpoints.CheckpointMismatchError,
-                                '1000 classes, the model 1001'):
-      inference.read_weights(path, num_classes=1001)
+                                '1001 classes, the model 1000'):
+      inference.read_weights(self.checkpoint, num_classes=1000)
     with self.assertRaises(checkpoints.CheckpointNotFoundError):
       inference.read_weights(os.path.join(self.get_temp_dir(), 'none'))
     with self.assertRaises(checkpoints.MovingAveragesNotFoundError):
-      inference.read_weights(path, moving_average_decay=0.9999)
+      inference.read_weights(self.checkpoint, moving_average_decay=0.9999)
 
-  def test_values_and_moving_averages(self):
+  def test_read_weights_values_and_moving_averages(self):
+    name = 'InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/BatchNorm/beta'
+    # Every variable of the inference model, i.e. all but the aux head's.
+    self.assertCountEqual(
+        self.weights, [n for n in self.written if '/AuxLogits/' not in n])
+    for weight_name, value in self.weights.items():
+      self.assertAllEqual(value, self.written[weight_name])
     path = os.path.join(self.get_temp_dir(), 'ema', 'model.ckpt')
-    name = 'InceptionV3/Conv2d_1a_3x3/weights'
-    values = testing.write_checkpoint(path, num_classes=10, image_size=299)
-    shadows = {n + '/ExponentialMovingAverage': v + 1.0
-               for n, v in values.items()}
-    testing.write_checkpoint(path, num_classes=10, image_size=299,
-                             extra_variables=shadows)
-    weights, num_classes = inference.read_weights(path)
-    self.assertEqual(num_classes, 10)
-    self.assertNotIn('InceptionV3/AuxLogits/Conv2d_2b_1x1/weights', weights)
-    self.assertAllEqual(weights[name], values[name])
-    averaged, _ = inference.read_weights(path, moving_average_decay=0.9999)
-    self.assertAllEqual(averaged[name], values[name] + 1.0)
-    self.assertCountEqual(averaged, weights)
+    testing.write_checkpoint(path, extra_variables={
+        n + '/ExponentialMovingAverage': v + 1.0
+        for n, v in self.weights.items()})
+    averaged, num_classes = inference.read_weights(
+        path, moving_average_decay=0.9999)
+    self.assertEqual(num_classes, NUM_CLASSES)
+    self.assertCountEqual(averaged, self.weights)
+    self.assertAllEqual(averaged[name], self.weights[name] + 1.0)
+
+  def test_export_and_classify_hooks(self):
+    graph_def = export.frozen_graph_def(self.checkpoint, image_size=SIZE,
+                                        optimize=True)
+    self.assertEqual(
+        collections.Counter(n.op for n in graph_def.node)['FusedBatchNormV3'],
+        0)
+    with tf.Graph().as_default() as graph:
+      tf.import_graph_def(graph_def, name='')
+      with tf.Session(graph=graph) as sess:
+        logits = sess.run(export.LOGITS_NODE + ':0',
+                          {export.INPUT_NAME + ':0': self.images})
+    self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
+
+    pixels = np.random.RandomState(2).randint(0, 256, (40, 50, 3), np.uint8)
+    encoded = tf.image.encode_png(pixels).numpy()
+    probabilities = []
+    for optimize in (False, True):
+      classifier = classify.Classifier(self.checkpoint, image_size=SIZE,
+                                       optimize=optimize)
+      probabilities.append(classifier.probabilities(encoded))
+      classifier.close()
+    self.assertEqual(probabilities[1].shape, (NUM_CLASSES,))
+    self.assertAllClose(probabilities[1], probabilities[0], atol=1e-6)
 
 
 class SessionConfigTest(tf.test.TestCase):
 
   def test_cpu_keeps_only_the_remapper(self):
-    config = inference.session_config(32)
-    self.assertEqual(config.inter_op_parallelism_threads, 1)
+    config = inference.session_config()
+    self.assertEqual(config.inter_op_parallelism_threads, 0)
     self.assertEqual(config.intra_op_parallelism_threads, 0)
     rewrite = config.graph_options.rewrite_options
     off = rewriter_config_pb2.RewriterConfig.OFF
     self.assertEqual(rewrite.constant_folding, off)
     self.assertEqual(rewrite.arithmetic_optimization, off)
     self.assertNotEqual(rewrite.remapping, off)
-    gpu = inference.session_config(32, 'GPU', num_intra_threads=4,
-                                   num_inter_threads=0)
+    gpu = inference.session_config('GPU', num_intra_threads=4,
+                                   num_inter_threads=2)
     self.assertEqual(gpu.graph_options.rewrite_options.layout_optimizer,
                      rewriter_config_pb2.RewriterConfig.DEFAULT)
     self.assertEqual((gpu.intra_op_parallelism_threads,
-                      gpu.inter_op_parallelism_threads), (4, 0))
+                      gpu.inter_op_parallelism_threads), (4, 2))
 
   def test_constants_only_for_small_batches(self):
     self.assertTrue(inference.use_constants(1))
