@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
+from nets import inference
 from nets import labels as labels_lib
 from nets import preprocessing
 
@@ -65,7 +66,7 @@ class Classifier(object):
   """A graph and session that classify encoded images with a checkpoint."""
 
   def __init__(self, checkpoint_path, num_classes=None, image_size=299,
-               moving_average_decay=None):
+               moving_average_decay=None, optimize=False):
     """Builds the model and restores the checkpoint.
 
     Args:
@@ -73,6 +74,8 @@ class Classifier(object):
       num_classes: classifier width; default: the checkpoint's.
       image_size: input size the images are resized to.
       moving_average_decay: use the EMA shadows (as slim's eval).
+      optimize: build nets.inference's optimized graph (BatchNorm folded,
+        constant weights) instead of restoring variables.
 
     Raises:
       checkpoints.CheckpointError: missing, unreadable or mismatching
@@ -86,14 +89,24 @@ class Classifier(object):
       self._encoded = tf.placeholder(tf.string, [], name='image_bytes')
       image = preprocessing.decode_and_preprocess(self._encoded, image_size,
                                                   image_size)
-      _, end_points = checkpoints.build_inference_model(
-          tf.expand_dims(image, 0), num_classes)
+      if optimize:
+        weights, _ = inference.read_weights(path, num_classes,
+                                            moving_average_decay)
+        _, end_points = inference.build_optimized_model(
+            tf.expand_dims(image, 0), weights, num_classes)
+        del weights
+        restore, config = None, inference.session_config()
+      else:
+        _, end_points = checkpoints.build_inference_model(
+            tf.expand_dims(image, 0), num_classes)
+        restore = checkpoints.restore_fn(
+            path, moving_average_decay=moving_average_decay)
+        config = None
       self._probabilities = end_points['Predictions'][0]
-      restore = checkpoints.restore_fn(
-          path, moving_average_decay=moving_average_decay)
       self._graph.finalize()
-    self._sess = tf.Session(graph=self._graph)
-    restore(self._sess)
+    self._sess = tf.Session(graph=self._graph, config=config)
+    if restore:
+      restore(self._sess)
 
   def probabilities(self, encoded):
     """Class probabilities [num_classes] of one encoded image.
@@ -113,7 +126,7 @@ class Classifier(object):
 
 def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
              num_classes=None, image_size=299, moving_average_decay=None,
-             out=sys.stdout, err=sys.stderr):
+             out=sys.stdout, err=sys.stderr, optimize=False):
   """Prints the top-k classes of each image; reports and skips bad ones.
 
   Args:
@@ -121,7 +134,8 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
     image_paths: image files.
     labels_file: optional class names (see `labels.read_labels`).
     top_k: classes printed per image, 1..num_classes.
-    num_classes, image_size, moving_average_decay: see `Classifier`.
+    num_classes, image_size, moving_average_decay, optimize: see
+      `Classifier`.
     out, err: where blocks and failures are printed.
 
   Returns:
@@ -138,7 +152,8 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
     raise ValueError('top_k must be in [1, %d] (the classes of the model), '
                      'got %d.' % (n, top_k))
   names = labels_lib.read_labels(labels_file, n) if labels_file else None
-  classifier = Classifier(path, n, image_size, moving_average_decay)
+  classifier = Classifier(path, n, image_size, moving_average_decay,
+                          optimize)
   try:
     results, failures = [], []
     for image_path in image_paths:
@@ -167,7 +182,8 @@ def main(argv):
     cli.fail('no images given: python -m nets.classify --checkpoint_path=P '
              'IMAGE [IMAGE ...]')
   _, failures = classify(f.checkpoint_path, images, f.labels_file, f.top_k,
-                         f.num_classes, f.image_size, f.moving_average_decay)
+                         f.num_classes, f.image_size, f.moving_average_decay,
+                         optimize=f.optimize)
   return 1 if failures else 0
 
 
@@ -186,6 +202,9 @@ def _define_flags():
                        lower_bound=75)
   flags.DEFINE_float('moving_average_decay', None,
                      'Use the ExponentialMovingAverage shadows.')
+  flags.DEFINE_boolean('optimize', False,
+                       'Run the optimized graph of nets.inference (BatchNorm '
+                       'folded into the convolutions, constant weights).')
   flags.mark_flag_as_required('checkpoint_path')
 
 

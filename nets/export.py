@@ -39,6 +39,7 @@ if __name__ == '__main__':
 import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
+from nets import inference
 from nets import preprocessing
 
 INPUT_NAME = 'input'
@@ -70,7 +71,7 @@ def _freeze(sess):
 
 
 def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
-                     moving_average_decay=None):
+                     moving_average_decay=None, optimize=False):
   """A frozen Inception V3 GraphDef, as slim's export + freeze_graph make it.
 
   Args:
@@ -79,6 +80,8 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
     image_size: height and width of the `input` placeholder.
     moving_average_decay: freeze the EMA shadows instead (see
       `checkpoints.restore_fn`).
+    optimize: BatchNorm folded into the convolutions, built without a
+      session (`inference.optimized_graph_def`); same input and outputs.
 
   Returns:
     tf.GraphDef with placeholder `input` (float32 [None, size, size, 3], in
@@ -88,6 +91,9 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
     checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
       does not match the model.
   """
+  if optimize:
+    return inference.optimized_graph_def(checkpoint_path, num_classes,
+                                         image_size, moving_average_decay)
   path = checkpoints.resolve_checkpoint_path(checkpoint_path)
   num_classes = checkpoints.num_classes_of(path, num_classes)
   with tf.Graph().as_default() as graph:
@@ -190,7 +196,8 @@ def _write_graph_def(graph_def, path):
 
 
 def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
-           frozen_graph=None, overwrite=False, moving_average_decay=None):
+           frozen_graph=None, overwrite=False, moving_average_decay=None,
+           optimize=False):
   """Writes the SavedModel to `output_dir` (and optionally a frozen graph).
 
   Args:
@@ -203,6 +210,8 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
       may lie inside `output_dir`.
     overwrite: replace existing outputs (after the new ones are complete).
     moving_average_decay: export the EMA shadows instead.
+    optimize: write the frozen graph with BatchNorm folded (see
+      `frozen_graph_def`); the SavedModel is the same.
 
   Returns:
     {'saved_model': path, 'frozen_graph': path or None}.
@@ -231,6 +240,12 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
   path = checkpoints.resolve_checkpoint_path(checkpoint_path)
   num_classes = checkpoints.num_classes_of(path, num_classes)
 
+  def frozen(sess):
+    if optimize:
+      return inference.optimized_graph_def(path, num_classes, image_size,
+                                           moving_average_decay)
+    return _freeze(sess)
+
   with tf.Graph().as_default() as graph:
     signature_map = _serving_graph(num_classes, image_size)
     restore = checkpoints.restore_fn(
@@ -246,11 +261,11 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
       if frozen_in_model:
         inside = os.path.join(model_dir, frozen_in_model)
         os.makedirs(os.path.dirname(inside), exist_ok=True)
-        _write_graph_def(_freeze(sess), inside)
+        _write_graph_def(frozen(sess), inside)
       if frozen_graph and not frozen_in_model:
         with _staging(frozen_graph) as frozen_staging:
           staged = os.path.join(frozen_staging, 'frozen.pb')
-          _write_graph_def(_freeze(sess), staged)
+          _write_graph_def(frozen(sess), staged)
           _move_into_place(model_dir, output_dir)
           _move_into_place(staged, frozen_graph)
       else:
@@ -266,7 +281,7 @@ def main(argv):
   f = flags.FLAGS
   written = export(f.checkpoint_path, f.output_dir, f.num_classes,
                    f.image_size, f.frozen_graph, f.overwrite,
-                   f.moving_average_decay)
+                   f.moving_average_decay, f.optimize)
   print('SavedModel: %s' % written['saved_model'])
   if written['frozen_graph']:
     print('Frozen graph: %s (input: %s, outputs: %s, %s)' % (
@@ -289,6 +304,10 @@ def _define_flags():
   flags.DEFINE_boolean('overwrite', False, 'Replace existing outputs.')
   flags.DEFINE_float('moving_average_decay', None,
                      'Export the ExponentialMovingAverage shadows.')
+  flags.DEFINE_boolean('optimize', False,
+                       'Write the frozen graph with BatchNorm folded into '
+                       'the convolutions (nets.inference; run it under '
+                       'inference.session_config()).')
   flags.mark_flags_as_required(['checkpoint_path', 'output_dir'])
 
 
