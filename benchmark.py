@@ -26,12 +26,13 @@ Usage:
   python benchmark.py --compare=plain,optimized,keras,onnxruntime
 
 --compare builds several configurations in one process, times them in
-interleaved rounds (A B C, B C A, ...) so that drift of the machine cancels,
-and prints a Markdown table: median and p90 step time, images/sec, GFLOP/s,
-percent of an n x n float32 matmul timed in the same rounds (the ceiling),
-peak memory of each configuration in a process of its own, the ratio to the
-first configuration, and how far its logits are from the plain graph's on the
-same weights and images. Configurations:
+interleaved rounds (A B C, B C A, ...; --steps_per_turn steps per turn) so
+that drift of the machine cancels, and prints a Markdown table: median and
+p90 step time, images/sec, GFLOP/s, percent of an n x n float32 matmul timed
+in the same rounds (the ceiling), peak memory of each configuration in a
+process of its own, the ratio to the first configuration, and how far its
+logits are from the plain graph's on the same weights and images.
+Configurations:
 
   plain        this port's graph, exactly what the default benchmark times
   slim         tf_slim.nets.inception_v3 (tf-slim's own copy), same graph
@@ -184,6 +185,11 @@ flags.DEFINE_integer('matmul_size', 4096,
                      'With --compare: n of the n x n float32 matmul timed in '
                      'the same rounds as the ceiling; 0: none.',
                      lower_bound=0)
+flags.DEFINE_integer('steps_per_turn', 1,
+                     'With --compare: steps each configuration runs before '
+                     'the next one takes over (1: A B C A B C ...). More keep '
+                     'its weights in the caches, as when it runs alone; '
+                     'worth it for small batches.', lower_bound=1)
 flags.DEFINE_string('onnx_model', None,
                     'With --compare: the ONNX file onnxruntime and openvino '
                     'run (input "input", output "logits"). Default: '
@@ -1063,9 +1069,14 @@ def _onnx_model(config, weights):
 def _onnxruntime_runner(config, onnx_model):
   """The ONNX model under onnxruntime's CPU provider."""
   onnxruntime = _optional('onnxruntime', 'pip install onnxruntime')
+  options = onnxruntime.SessionOptions()
+  # Its threads would otherwise spin after each run, slowing the next
+  # configuration of the round.
+  options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+  options.add_session_config_entry('session.inter_op.allow_spinning', '0')
   try:
     session = onnxruntime.InferenceSession(
-        onnx_model, providers=['CPUExecutionProvider'])
+        onnx_model, options, providers=['CPUExecutionProvider'])
   except Exception as e:  # pylint: disable=broad-except
     raise BenchmarkError('onnxruntime cannot load the ONNX model: %s' %
                          str(e).strip().splitlines()[0])
@@ -1152,11 +1163,12 @@ def _needs_weights(names, have_onnx=False):
 
 
 def time_interleaved(runners, num_batches, num_warmup_batches=10,
-                     display_every=10):
+                     display_every=10, steps_per_turn=1):
   """Times the runners in rounds: A B C, then B C A, then C A B, ...
 
-  Every runner first runs its burn-in steps; then each round runs every
-  runner once, the order rotating so that none always follows another.
+  Every runner first runs its burn-in steps; then each round gives every
+  runner a turn of `steps_per_turn` steps, the order rotating so that none
+  always follows another, until each has run `num_batches` timed steps.
 
   Returns:
     A Timing per runner, in their order.
@@ -1167,11 +1179,13 @@ def time_interleaved(runners, num_batches, num_warmup_batches=10,
             for r in runners]
   durations = [[] for _ in runners]
   count = len(runners)
-  for i in range(num_batches):
+  rounds = -(-num_batches // steps_per_turn)
+  for i in range(rounds):
+    steps = min(steps_per_turn, num_batches - i * steps_per_turn)
     for k in [(i + j) % count for j in range(count)]:
-      durations[k].append(_timed(runners[k].step))
-    if i % display_every == 0 or i == num_batches - 1:
-      logging.info('Round %d of %d: %s', i + 1, num_batches, ', '.join(
+      durations[k].extend(_timed(runners[k].step) for _ in range(steps))
+    if i % display_every == 0 or i == rounds - 1:
+      logging.info('Round %d of %d: %s', i + 1, rounds, ', '.join(
           '%s %.3f' % (r.name, d[-1]) for r, d in zip(runners, durations)))
   return [Timing(d, w, *mean_and_sd(d)) for d, w in zip(durations, warmup)]
 
@@ -1304,20 +1318,21 @@ def comparison_table(rows, reference_name):
 
 def run_compare(config, names, num_batches, num_warmup_batches=10,
                 display_every=10, matmul_size=4096, measure_memory=True,
-                onnx_model=None, out=None):
+                onnx_model=None, steps_per_turn=1, out=None):
   """Builds the named configurations, times them interleaved, prints a table.
 
   Args:
     config: the Config of the plain graph (batch, size, classes, device,
       threads, checkpoint).
     names: --compare names, in table order (ratios are to the first).
-    num_batches: interleaved rounds.
+    num_batches: timed steps of each configuration.
     num_warmup_batches: burn-in steps of each configuration.
     display_every: log a round every this many.
     matmul_size: n of the matmul ceiling; 0: none.
     measure_memory: measure each one's peak memory in a process of its own.
     onnx_model: ONNX file for onnxruntime and openvino; None: convert the
       optimized graph.
+    steps_per_turn: see time_interleaved.
     out: stream for the table (default sys.stdout).
 
   Returns:
@@ -1351,7 +1366,8 @@ def run_compare(config, names, num_batches, num_warmup_batches=10,
     if matmul_size:
       matmul.append(_matmul_runner(config, matmul_size))
     timings = time_interleaved(runners + matmul, num_batches,
-                               num_warmup_batches, display_every)
+                               num_warmup_batches, display_every,
+                               steps_per_turn)
     errors = check_logits(runners, config)
     process_peak = peak_rss_mib()
   finally:
@@ -1377,7 +1393,7 @@ def run_compare(config, names, num_batches, num_warmup_batches=10,
   table = comparison_table(rows, reference and reference['name'])
   notes = _comparison_notes(config, flops, ceiling, matmul_size,
                             ceiling_timing, num_batches, num_warmup_batches,
-                            skipped)
+                            steps_per_turn, skipped)
   print(table + '\n\n' + '\n'.join(notes), file=out, flush=True)
   return {
       'configurations': rows, 'skipped': skipped,
@@ -1399,7 +1415,8 @@ def _temporary_file(data, suffix):
 
 
 def _comparison_notes(config, flops, ceiling, matmul_size, ceiling_timing,
-                      num_batches, num_warmup_batches, skipped):
+                      num_batches, num_warmup_batches, steps_per_turn,
+                      skipped):
   """The lines under the table: what was measured, how, on what."""
   notes = []
   if ceiling:
@@ -1409,11 +1426,13 @@ def _comparison_notes(config, flops, ceiling, matmul_size, ceiling_timing,
                      np.median(ceiling_timing.durations), ceiling))
   notes.append(
       'Work: %.2f GFLOP per %dx%d image (convolutions and pools on the '
-      'logits path, counted from the graph). Batch %d, %d classes, %d '
-      'interleaved rounds after %d burn-in steps each; peak RSS of each '
-      'configuration alone in a process of its own.' % (
+      'logits path, counted from the graph). Batch %d, %d classes; %d '
+      'timed steps of each configuration, %s, after %d burn-in steps; peak '
+      'RSS of each configuration alone in a process of its own.' % (
           flops / 1e9, config.image_size, config.image_size,
           config.batch_size, config.num_classes, num_batches,
+          'interleaved one by one' if steps_per_turn == 1 else
+          'interleaved in turns of %d' % steps_per_turn,
           num_warmup_batches))
   notes.append('TensorFlow %s, %s, %d CPUs, %s.' % (
       tf.__version__, _cpu_name(), os.cpu_count(), config.devices[0]))
@@ -1448,7 +1467,7 @@ def run(out=None):
     record.update(run_compare(
         config, compare_names(), FLAGS.num_batches, FLAGS.num_warmup_batches,
         FLAGS.display_every, FLAGS.matmul_size, FLAGS.compare_memory,
-        FLAGS.onnx_model, out))
+        FLAGS.onnx_model, FLAGS.steps_per_turn, out))
   else:
     timing, stats = run_config(
         config, FLAGS.num_batches, FLAGS.num_warmup_batches,

@@ -32,6 +32,8 @@ computes in 16 bits, with float32 logits and softmax, within TOLERANCES.
 weights in variables.
 """
 
+import collections.abc
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -194,7 +196,7 @@ class OptimizedModel(object):
                              custom_getter=self._get):
         with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
           with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
-                              normalizer_params={}):
+                              normalizer_params={}, weights_regularizer=None):
             logits, end_points = inception_v3.inception_v3(
                 net, num_classes=num_classes, is_training=False,
                 create_aux_logits=False, prediction_fn=_float32_softmax,
@@ -282,19 +284,42 @@ def build_optimized_model(images, weights, num_classes, precision='fp32',
   return model.logits, model.end_points
 
 
-def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
-  """The inference model's weights from a slim checkpoint, checked first.
+class CheckpointWeights(collections.abc.Mapping):
+  """{variable name: np.ndarray} read from a checkpoint when looked up.
+
+  What `OptimizedModel` takes, without holding every weight in NumPy at
+  once: each tensor is read when the graph needs it.
+  """
+
+  def __init__(self, reader, names):
+    """Args: a tf.train.CheckpointReader; {variable name: checkpoint name}."""
+    self._reader = reader
+    self._names = names
+
+  def __getitem__(self, name):
+    return self._reader.get_tensor(self._names[name])
+
+  def __iter__(self):
+    return iter(self._names)
+
+  def __len__(self):
+    return len(self._names)
+
+
+def checkpoint_weights(checkpoint_path, num_classes=None,
+                       moving_average_decay=None):
+  """The inference model's weights in a checkpoint, checked, read lazily.
 
   The checkpoint is checked against the model as `checkpoints.restore_fn`
-  does (same errors and hints); then each tensor is read once.
+  does (same errors and hints).
 
   Args:
     checkpoint_path: V1 file, V2 prefix or directory.
     num_classes: classifier width; default: the checkpoint's.
-    moving_average_decay: read the ExponentialMovingAverage shadows instead.
+    moving_average_decay: the ExponentialMovingAverage shadows instead.
 
   Returns:
-    ({variable name: np.ndarray}, num_classes).
+    (CheckpointWeights, num_classes).
 
   Raises:
     checkpoints.CheckpointError: missing, unreadable or mismatching
@@ -308,8 +333,21 @@ def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
     restore = checkpoints.restore_fn(
         path, moving_average_decay=moving_average_decay)
   _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)
-  return {var.op.name: reader.get_tensor(name)
-          for name, var in restore.var_map.items()}, num_classes
+  names = {var.op.name: name for name, var in restore.var_map.items()}
+  return CheckpointWeights(reader, names), num_classes
+
+
+def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
+  """The inference model's weights from a slim checkpoint, checked first.
+
+  Args and errors: see `checkpoint_weights`.
+
+  Returns:
+    ({variable name: np.ndarray}, num_classes).
+  """
+  weights, num_classes = checkpoint_weights(checkpoint_path, num_classes,
+                                            moving_average_decay)
+  return dict(weights), num_classes
 
 
 def graph_def_from_weights(weights, num_classes, image_size=299):
@@ -317,23 +355,22 @@ def graph_def_from_weights(weights, num_classes, image_size=299):
 
   Returns:
     tf.GraphDef with placeholder INPUT_NAME (float32 [None, size, size, 3],
-    in [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE.
+    in [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE, nothing else.
   """
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
                             name=INPUT_NAME)
     build_optimized_model(images, weights, num_classes)
-    return tf.graph_util.extract_sub_graph(
-        graph.as_graph_def(), [LOGITS_NODE, PREDICTIONS_NODE])
+  return graph.as_graph_def()
 
 
 def optimized_graph_def(checkpoint_path, num_classes=None, image_size=299,
                         moving_average_decay=None):
   """Frozen GraphDef of the optimized model on a checkpoint's weights.
 
-  A drop-in for `nets.export.frozen_graph_def` (same input and outputs, run
+  A drop-in for `nets.export.frozen_graph_def` (same input and outputs; run
   it under `session_config()`). No session and no variables: each weight is
-  read from the checkpoint once and copied into the graph.
+  read from the checkpoint when the graph needs it, folded and copied in.
 
   Args:
     checkpoint_path: V1 file, V2 prefix or directory.
@@ -348,6 +385,6 @@ def optimized_graph_def(checkpoint_path, num_classes=None, image_size=299,
     checkpoints.CheckpointError: missing, unreadable or mismatching
       checkpoint.
   """
-  weights, num_classes = read_weights(checkpoint_path, num_classes,
-                                      moving_average_decay)
+  weights, num_classes = checkpoint_weights(checkpoint_path, num_classes,
+                                            moving_average_decay)
   return graph_def_from_weights(weights, num_classes, image_size)

@@ -564,6 +564,12 @@ class CompareUnitsTest(tf.test.TestCase):
       self.assertAllClose([timing.mean, timing.sd],
                           [np.mean(timing.durations),
                            np.std(timing.durations)])
+    del log[:]
+    timings = benchmark.time_interleaved(runners[:2], num_batches=3,
+                                         num_warmup_batches=1,
+                                         steps_per_turn=2)
+    self.assertEqual(''.join(log), 'AB' + 'AABB' + 'BA')
+    self.assertEqual([len(t.durations) for t in timings], [3, 3])
 
   def test_rows_and_table(self):
     config = benchmark.Config(batch_size=4, image_size=299)
