@@ -342,8 +342,10 @@ class InceptionV3VariablesTest(tf.test.TestCase):
         saver = tf.train.Saver()
         with self.session() as sess:
           saver.restore(sess, path)
-          for var in tf.global_variables():
-            np.testing.assert_array_equal(sess.run(var), written[var.op.name])
+          restored = sess.run({v.op.name: v for v in tf.global_variables()})
+          self.assertCountEqual(restored.keys(), written.keys())
+          for name, value in restored.items():
+            np.testing.assert_array_equal(value, written[name], name)
           logits_values.append(sess.run(logits, {images: images_value}))
     self.assertGreater(np.abs(logits_values[0]).max(), 1e-3)
     np.testing.assert_array_equal(logits_values[0], logits_values[1])
