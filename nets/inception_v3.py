@@ -50,6 +50,30 @@ def _depth_fn(depth_multiplier, min_depth):
   return lambda d: max(int(d * depth_multiplier), min_depth)
 
 
+@slim.add_arg_scope
+def pool_branch(net, depth, pool_last=False):
+  """Branch_3 of Mixed_5b to Mixed_7c: a 3x3 average pool, then a 1x1 conv.
+
+  With pool_last=True (set by nets.inference through slim.arg_scope) it
+  computes the same outputs in the other order: the 1x1 conv with its
+  normalizer, the pool over the conv's fewer channels, then the activation.
+  An average pool and a 1x1 conv plus an inference-mode normalizer are both
+  linear per position and channel, so they commute; the variables and their
+  names do not change. Not for training: BatchNorm's batch statistics do
+  not commute with the pool.
+  """
+  if not pool_last:
+    net = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+    return slim.conv2d(net, depth, [1, 1], scope='Conv2d_0b_1x1')
+  conv_defaults = slim.current_arg_scope().get(
+      slim.arg_scope_func_key(slim.conv2d), {})
+  activation_fn = conv_defaults.get('activation_fn', tf.nn.relu)
+  net = slim.conv2d(net, depth, [1, 1], activation_fn=None,
+                    scope='Conv2d_0b_1x1')
+  net = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
+  return activation_fn(net) if activation_fn else net
+
+
 def inception_v3_base(inputs,
                       final_endpoint='Mixed_7c',
                       min_depth=16,
@@ -128,9 +152,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(96), [3, 3],
                                  scope='Conv2d_0c_3x3')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(32), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(32))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_5b', net): return net, end_points
 
@@ -149,9 +171,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(96), [3, 3],
                                  scope='Conv2d_0c_3x3')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(64), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(64))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_5c', net): return net, end_points
 
@@ -170,9 +190,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(96), [3, 3],
                                  scope='Conv2d_0c_3x3')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(64), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(64))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_5d', net): return net, end_points
 
@@ -214,9 +232,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(192), [1, 7],
                                  scope='Conv2d_0e_1x7')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_6b', net): return net, end_points
 
@@ -241,9 +257,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(192), [1, 7],
                                  scope='Conv2d_0e_1x7')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_6c', net): return net, end_points
 
@@ -268,9 +282,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(192), [1, 7],
                                  scope='Conv2d_0e_1x7')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_6d', net): return net, end_points
 
@@ -295,9 +307,7 @@ def inception_v3_base(inputs,
           branch_2 = slim.conv2d(branch_2, depth(192), [1, 7],
                                  scope='Conv2d_0e_1x7')
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_6e', net): return net, end_points
 
@@ -338,9 +348,7 @@ def inception_v3_base(inputs,
               slim.conv2d(branch_2, depth(384), [1, 3], scope='Conv2d_0c_1x3'),
               slim.conv2d(branch_2, depth(384), [3, 1], scope='Conv2d_0d_3x1')])
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_7b', net): return net, end_points
 
@@ -361,9 +369,7 @@ def inception_v3_base(inputs,
               slim.conv2d(branch_2, depth(384), [1, 3], scope='Conv2d_0c_1x3'),
               slim.conv2d(branch_2, depth(384), [3, 1], scope='Conv2d_0d_3x1')])
         with tf.variable_scope('Branch_3'):
-          branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
-          branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
-                                 scope='Conv2d_0b_1x1')
+          branch_3 = pool_branch(net, depth(192))
         net = tf.concat(axis=3, values=[branch_0, branch_1, branch_2, branch_3])
       if reached('Mixed_7c', net): return net, end_points
   raise AssertionError('unreachable: final_endpoint was validated above')

@@ -14,6 +14,10 @@ measurably made it faster (`benchmark.py --compare`, 2-core AVX-512 Xeon):
     instead of re-laying them out every step. At large batches that saves
     nothing, and constants cost memory while TensorFlow optimizes the graph,
     so the folded weights are variables, loaded by `initialize(session)`.
+  * Each mixed block's pool branch pools after its 1x1 convolution instead
+    of before (`inception_v3.pool_branch`, pool_last=True): the same logits,
+    and the pool reads 4 to 10 times fewer channels (3-4% faster at batch 1
+    and 32).
   * `session_config`: Grappler's passes other than the remapper (which fuses
     Conv2D + BiasAdd + Relu) are off, on CPU: they win nothing on this graph
     and copy its constants.
@@ -196,7 +200,8 @@ class OptimizedModel(object):
                              custom_getter=self._get):
         with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
           with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
-                              normalizer_params={}, weights_regularizer=None):
+                              normalizer_params={}, weights_regularizer=None), \
+               slim.arg_scope([inception_v3.pool_branch], pool_last=True):
             logits, end_points = inception_v3.inception_v3(
                 net, num_classes=num_classes, is_training=False,
                 create_aux_logits=False, prediction_fn=_float32_softmax,

@@ -274,6 +274,47 @@ class InceptionV3ShapesTest(tf.test.TestCase):
         self.assertEqual(sess.run(predictions).shape, (2,))
 
 
+class PoolBranchTest(tf.test.TestCase):
+  """pool_branch(pool_last=True): the same outputs from the same variables."""
+
+  def testPoolLastEqualsPoolFirstAtInference(self):
+    with tf.Graph().as_default():
+      images = tf.random_uniform((2, 107, 107, 3), -1.0, 1.0, seed=1)
+      with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
+        logits, _ = inception_v3.inception_v3(images, 10, is_training=False)
+        num_variables = len(tf.global_variables())
+        with slim.arg_scope([inception_v3.pool_branch], pool_last=True):
+          swapped, _ = inception_v3.inception_v3(images, 10,
+                                                 is_training=False,
+                                                 reuse=True)
+      self.assertLen(tf.global_variables(), num_variables)
+      pools = [op for op in tf.get_default_graph().get_operations()
+               if op.type == 'AvgPool' and '/Branch_3/' in op.name]
+      self.assertLen(pools, 18)  # 9 of each order.
+      self.assertEqual(sum(p.inputs[0].op.type == 'FusedBatchNormV3'
+                           for p in pools), 9)
+      # Non-trivial BatchNorm statistics, so that both orders are tested
+      # with the normalizer's offset and scale between conv and pool.
+      rng = np.random.RandomState(0)
+      assigns = []
+      for var in tf.global_variables():
+        shape = var.shape.as_list()
+        if 'moving_variance' in var.op.name:
+          value = rng.uniform(0.5, 2.0, shape)
+        elif 'moving_mean' in var.op.name or 'beta' in var.op.name:
+          value = rng.normal(0.0, 0.5, shape)
+        else:
+          continue
+        assigns.append(var.assign(value.astype(np.float32)))
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(assigns)
+        expected, actual = sess.run([logits, swapped])
+    self.assertGreater(np.abs(expected).max(), 1e-2)
+    self.assertAllClose(actual, expected, rtol=0,
+                        atol=1e-5 * np.abs(expected).max())
+
+
 class InceptionV3VariablesTest(tf.test.TestCase):
   """The released checkpoint's variables, and saving/restoring them."""
 

@@ -126,9 +126,16 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertEqual(ops['FusedBatchNormV3'], 0)
     self.assertEqual(ops['Conv2D'], 95)
     self.assertEqual(ops['BiasAdd'], 95)  # 94 folded + the logits layer.
-    # Conv2D + BiasAdd + Relu run as one op under session_config().
-    self.assertFalse([op for op in ran if op in ('Relu', 'BiasAdd',
-                                                 'Conv2D')], ran)
+    # Conv2D + BiasAdd + Relu run as one op under session_config(), except
+    # the ReLUs of the 9 pool branches, which come after their pool.
+    self.assertFalse([op for op in ran if op in ('BiasAdd', 'Conv2D')], ran)
+    self.assertEqual(ran['Relu'], 9)
+    pools = [op for op in graph.get_operations() if op.type == 'AvgPool' and
+             '/Branch_3/' in op.name]
+    self.assertLen(pools, 9)
+    for pool in pools:  # Pooled after the 1x1 conv: its channels, not 4-10x.
+      self.assertEqual(pool.inputs[0].op.type, 'BiasAdd')
+      self.assertIn(pool.outputs[0].shape[-1], (32, 64, 192))
     self.assertEqual(sum(n for op, n in ran.items() if 'Conv2D' in op), 95)
 
   def test_variable_weights_match_the_plain_graph(self):
