@@ -48,7 +48,6 @@ onnxruntime and openvino are skipped, with a message, when not installed.
 """
 
 import atexit
-import contextlib
 import ctypes
 import dataclasses
 import datetime
@@ -68,35 +67,9 @@ import warnings
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from nets import cli  # pylint: disable=g-import-not-at-top (no TF in it)
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-  """Hides the C++ lines TensorFlow writes before its log level applies.
-
-  TF 2.21 prints oneDNN/CUDA start-up notes from C++ whatever
-  TF_CPP_MIN_LOG_LEVEL says. They are dropped unless TF_CPP_MIN_LOG_LEVEL=0
-  (the user asked for them) or the wrapped code fails (then they are shown).
-  """
-  if os.environ.get('TF_CPP_MIN_LOG_LEVEL', '0') == '0':
-    yield
-    return
-  sys.stderr.flush()
-  saved = os.dup(2)
-  with tempfile.TemporaryFile() as sink:
-    os.dup2(sink.fileno(), 2)
-    try:
-      yield
-    except BaseException:
-      os.dup2(saved, 2)
-      sink.seek(0)
-      os.write(2, sink.read())
-      raise
-    finally:
-      os.dup2(saved, 2)
-      os.close(saved)
-
-
-with _quiet_native_stderr():
+with cli.quiet_native_stderr():
   import numpy as np
   import tensorflow.compat.v1 as tf
   import tf_slim as slim
@@ -110,6 +83,7 @@ with _quiet_native_stderr():
   from nets import inference
 
 FLAGS = flags.FLAGS
+PROGRAM = 'benchmark.py'
 
 COMPARE_NAMES = ('plain', 'slim', 'optimized', 'fp16', 'bf16', 'xla', 'keras',
                  'onnxruntime', 'openvino')
@@ -262,7 +236,7 @@ class Config:
     if self.optimize:
       config = inference.session_config(
           _device_type(self.devices[0]), self.num_intra_threads,
-          self.num_inter_threads)
+          self.num_inter_threads, self.batch_size)
     else:
       config = tf.ConfigProto(
           intra_op_parallelism_threads=self.num_intra_threads,
@@ -1025,7 +999,7 @@ class Runner:
 def _optional(module, install):
   """Imports an optional package, or raises Unavailable saying how to get it."""
   try:
-    with _quiet_native_stderr():
+    with cli.quiet_native_stderr():
       return importlib.import_module(module)
   except ImportError:
     raise Unavailable('%s is not installed (%s)' % (module, install))
@@ -1062,7 +1036,7 @@ def _onnx_model(config, weights):
   to_onnx = importlib.import_module('nets.to_onnx')
   graph_def = inference.graph_def_from_weights(weights, config.num_classes,
                                                config.image_size)
-  with _quiet_native_stderr():
+  with cli.quiet_native_stderr():
     return to_onnx.to_onnx(graph_def).SerializeToString()
 
 
@@ -1480,25 +1454,19 @@ def run(out=None):
 
 
 def fail(message, status=1):
-  """Ends the program with one line on stderr."""
-  sys.stderr.write('benchmark.py: error: %s\n' % message)
-  sys.stderr.flush()
-  sys.exit(status)
+  """Ends the program with one `benchmark.py: error: ...` line on stderr."""
+  cli.fail(message, status, program=PROGRAM)
+
+
+def _enable_xla_if_asked():
+  if FLAGS.xla or 'xla' in FLAGS.compare or FLAGS.compare == ['all']:
+    enable_xla_on_cpu()
 
 
 def parse_flags(argv):
   """absl's flag parsing, with a flag error as one line (no usage dump)."""
-  try:
-    argv = FLAGS(argv)
-  except flags.Error as e:
-    fail(str(e).strip().splitlines()[0].removeprefix('ERROR:: '))
-  if FLAGS.xla or 'xla' in FLAGS.compare or FLAGS.compare == ['all']:
-    enable_xla_on_cpu()
-  # TF's absl init callback counts the GPUs next, and CUDA prints errors on
-  # a machine without one; count them here, quietly, so it is done once.
-  with _quiet_native_stderr():
-    tf.config.list_physical_devices('GPU')
-  return argv
+  return cli.parse_flags(argv, on_parsed=_enable_xla_if_asked,
+                         program=PROGRAM)
 
 
 def main(argv):

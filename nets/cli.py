@@ -82,10 +82,10 @@ def quiet_native_stderr():
   _restore_stderr(hidden, show=False)
 
 
-def fail(message, status=1):
-  """Ends the program with one line on stderr."""
+def fail(message, status=1, program=None):
+  """Ends the program with one line on stderr: `<program>: error: <message>`."""
   release()
-  sys.stderr.write('%s: error: %s\n' % (_program_name(), message))
+  sys.stderr.write('%s: error: %s\n' % (program or _program_name(), message))
   sys.stderr.flush()
   sys.exit(status)
 
@@ -103,13 +103,22 @@ def first_line(error):
   return str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
 
 
-def parse_flags(argv):
-  """absl flag parsing with a flag error as one line (no usage dump)."""
+def parse_flags(argv, on_parsed=None, program=None):
+  """absl flag parsing with a flag error as one line (no usage dump).
+
+  Args:
+    argv: the command line.
+    on_parsed: optional fn() run once the flags are parsed, before
+      TensorFlow looks for devices (e.g. to set XLA's environment).
+    program: the name errors start with; default: the running script's.
+  """
   from absl import flags  # pylint: disable=g-import-not-at-top
   try:
     argv = flags.FLAGS(argv)
   except flags.Error as e:
-    fail(first_line(e).removeprefix('ERROR:: '))
+    fail(first_line(e).removeprefix('ERROR:: '), program=program)
+  if on_parsed is not None:
+    on_parsed()
   # absl's TensorFlow init callback counts the GPUs next, and CUDA complains
   # on a machine without one: count them here, quietly, once.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
