@@ -95,7 +95,7 @@ class Classifier(object):
         _, end_points = inference.build_optimized_model(
             tf.expand_dims(image, 0), weights, num_classes)
         del weights
-        restore, config = None, inference.session_config()
+        restore, config = None, inference.session_config(batch_size=1)
       else:
         _, end_points = checkpoints.build_inference_model(
             tf.expand_dims(image, 0), num_classes)

@@ -746,7 +746,10 @@ class CompareTest(tf.test.TestCase):
       self.assertLessEqual(by_name[name]['logits_error'],
                            by_name[name]['logits_tolerance'], name)
     self.assertEqual(by_name['bf16']['logits_tolerance'], 5e-2)
-    self.assertEqual(by_name['slim']['logits_error'], 0.0)  # Same graph.
+    # The same graph: equal logits, up to how oneDNN splits a convolution's
+    # sums over threads, which can change from run to run when other
+    # configurations share the process (seen: 0 or 8.3e-7).
+    self.assertLessEqual(by_name['slim']['logits_error'], 1e-6)
     self.assertLen(by_name['keras']['durations_sec'], 2)
     self.assertEqual(record['skipped'],
                      {'openvino': 'openvino is not installed (pip install '

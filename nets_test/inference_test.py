@@ -8,6 +8,7 @@ Small inputs (75..107 pixels, batch 1-2) keep it fast; nothing here times.
 import collections
 import os
 import re
+from unittest import mock
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -273,6 +274,23 @@ class SessionConfigTest(tf.test.TestCase):
                      rewriter_config_pb2.RewriterConfig.DEFAULT)
     self.assertEqual((gpu.intra_op_parallelism_threads,
                       gpu.inter_op_parallelism_threads), (4, 2))
+
+  def test_batch_1_on_cpu_runs_two_ops_at_once(self):
+    with mock.patch.object(os, 'sched_getaffinity', return_value={0, 1}):
+      config = inference.session_config(batch_size=1)
+      self.assertEqual((config.intra_op_parallelism_threads,
+                        config.inter_op_parallelism_threads), (1, 2))
+    with mock.patch.object(os, 'sched_getaffinity',
+                           return_value=set(range(16))):
+      self.assertEqual(inference.single_image_threads(), (8, 2))
+    with mock.patch.object(os, 'sched_getaffinity', return_value={0}):
+      self.assertEqual(inference.single_image_threads(), (0, 0))
+    # The caller's thread counts, other batches and GPUs: unchanged.
+    for config in (inference.session_config(num_intra_threads=3,
+                                            batch_size=1),
+                   inference.session_config(batch_size=2),
+                   inference.session_config('GPU', batch_size=1)):
+      self.assertEqual(config.inter_op_parallelism_threads, 0)
 
   def test_constants_only_for_small_batches(self):
     self.assertTrue(inference.use_constants(1))
