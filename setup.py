@@ -19,7 +19,8 @@ setuptools.setup(
         'numpy>=1.23',
     ],
     extras_require={
-        'test': ['pytest>=7'],
+        # pytest-xdist: the suite in parallel processes (README: "Dependencies").
+        'test': ['pytest>=7', 'pytest-xdist>=3'],
         # `python -m nets.to_onnx` and the onnxruntime rows of
         # `benchmark.py --compare` (README: "Dependencies").
         'onnx': ['tf2onnx>=1.17.0', 'onnxruntime>=1.19'],
