@@ -11,16 +11,19 @@ measurably made it faster (`benchmark.py --compare`, 2-core AVX-512 Xeon):
     Relu, which oneDNN runs faster than Conv2D + FusedBatchNorm + Relu.
   * At small batches the weights are graph constants: TensorFlow's oneDNN
     convolutions then keep their filters in the layout they compute with
-    instead of re-laying them out every step. At large batches that saves
-    nothing, and constants cost memory while TensorFlow optimizes the graph,
-    so the folded weights are variables, loaded by `initialize(session)`.
+    instead of re-laying them out every step. At batch 32 that saved 1-6%,
+    but the graph, the session and oneDNN each hold a copy of constant
+    weights (peak RSS ~2 GiB against the plain graph's 1.3), so at large
+    batches the folded weights are variables, loaded by
+    `initialize(session)`.
   * Each mixed block's pool branch pools after its 1x1 convolution instead
     of before (`inception_v3.pool_branch`, pool_last=True): the same logits,
     and the pool reads 4 to 10 times fewer channels (3-4% faster at batch 1
     and 32).
   * `session_config`: Grappler's passes other than the remapper (which fuses
     Conv2D + BiasAdd + Relu) are off, on CPU: they win nothing on this graph
-    and copy its constants.
+    and copy its constants. At batch 1 two ops run at once on half the
+    cores each (`single_image_threads`).
 
 Logits equal the plain graph's within float32 rounding (TOLERANCES['fp32'] of
 the largest logit). precision 'fp16' (GPUs) or 'bf16' (CPUs with AMX)
@@ -56,9 +59,9 @@ PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
 # pixels); the tolerances leave a margin of 5x or more.
 TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
 # Constant weights up to this batch size, variables above it. Constants took
-# 24% less time than variables at batch 1, 4% at 8 and 16, 1% (noise) at 32,
-# and cost a fixed ~0.5 GB of peak memory, which at batch 32 would put the
-# optimized graph above the plain one.
+# 24% less time than variables at batch 1, 4% at 8 and 16, 1-6% at 32, and
+# cost 0.5-0.8 GB more peak memory, which at batch 32 puts the optimized
+# graph above the plain one (1.9-2.1 GiB against 1.29).
 MAX_BATCH_FOR_CONSTANTS = 16
 INPUT_NAME = 'input'
 LOGITS_NODE = 'InceptionV3/Logits/SpatialSqueeze'
