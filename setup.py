@@ -24,6 +24,8 @@ setuptools.setup(
         # `python -m nets.to_onnx` and the onnxruntime rows of
         # `benchmark.py --compare` (README: "Dependencies").
         'onnx': ['tf2onnx>=1.17.0', 'onnxruntime>=1.19'],
+        # The openvino row of `benchmark.py --compare` (README: "Dependencies").
+        'openvino': ['tf2onnx>=1.17.0', 'openvino>=2024.0'],
     },
     license='Apache-2.0',
 )
