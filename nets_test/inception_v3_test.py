@@ -274,6 +274,32 @@ class InceptionV3ShapesTest(tf.test.TestCase):
         self.assertEqual(sess.run(predictions).shape, (2,))
 
 
+class SameGraphAsTfSlimTest(tf.test.TestCase):
+  """The port builds tf-slim's own inception_v3 graph, node for node."""
+
+  def _graph_def(self, module, is_training):
+    with tf.Graph().as_default() as graph:
+      images = tf.placeholder(tf.float32, [2, 299, 299, 3])
+      with slim.arg_scope(module.inception_v3_arg_scope()):
+        module.inception_v3(images, num_classes=1001, is_training=is_training)
+    return graph.as_graph_def()
+
+  def testEveryNodeButTheSeedsInitializerScale(self):
+    from tf_slim.nets import inception_v3 as tf_slim_inception_v3  # pylint: disable=g-import-not-at-top
+    for is_training in (False, True):
+      ours = self._graph_def(inception_v3, is_training).node
+      theirs = self._graph_def(tf_slim_inception_v3, is_training).node
+      self.assertEqual([n.name for n in ours], [n.name for n in theirs])
+      differ = [a.name for a, b in zip(ours, theirs) if a != b]
+      # The seed initializes conv weights with truncated_normal(0.1); tf-slim
+      # with variance scaling. Every other node, attributes included, is
+      # the same.
+      self.assertLen(differ, 96)
+      for name in differ:
+        self.assertEndsWith(name, '/weights/Initializer/truncated_normal/'
+                                  'stddev')
+
+
 class PoolBranchTest(tf.test.TestCase):
   """pool_branch(pool_last=True): the same outputs from the same variables."""
 
