@@ -1205,13 +1205,9 @@ def peak_memory_of(name, config, onnx_model=None, timeout_s=1800):
   return record['configurations'][0]['peak_rss_mib'], None
 
 
-def _reference(rows):
-  """The row whose logits the others are compared with (plain, else slim)."""
-  for name in ('plain', 'slim'):
-    for row in rows:
-      if row['name'] == name:
-        return row
-  return None
+def _reference_name(names):
+  """The configuration the others' logits are compared with: plain, else slim."""
+  return next((name for name in ('plain', 'slim') if name in names), None)
 
 
 def check_logits(runners, config):
@@ -1221,12 +1217,11 @@ def check_logits(runners, config):
     {name: (error, tolerance)}; the reference has (0.0, tolerance), runners
     without comparable logits are absent.
   """
-  reference = [r for r in runners if r.name == 'plain'] or [
-      r for r in runners if r.name == 'slim']
-  if not reference:
+  name = _reference_name([r.name for r in runners])
+  if name is None:
     return {}
   images = _fixed_images(config)
-  expected = reference[0].logits(images)
+  expected = next(r for r in runners if r.name == name).logits(images)
   errors = {}
   for runner in runners:
     if runner.logits is not None:
@@ -1363,8 +1358,7 @@ def run_compare(config, names, num_batches, num_warmup_batches=10,
     memory[runners[0].name] = process_peak
   rows = comparison_rows(runners, timings, config, flops, ceiling, memory,
                          errors)
-  reference = _reference(rows)
-  table = comparison_table(rows, reference and reference['name'])
+  table = comparison_table(rows, _reference_name([r['name'] for r in rows]))
   notes = _comparison_notes(config, flops, ceiling, matmul_size,
                             ceiling_timing, num_batches, num_warmup_batches,
                             steps_per_turn, skipped)

@@ -138,8 +138,10 @@ def single_image_threads():
   cores each took 4% less time than TensorFlow's default (median ratio of
   5 interleaved runs on 2 cores, so 1 thread each).
   """
-  cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
-      else (os.cpu_count() or 1)
+  if hasattr(os, 'sched_getaffinity'):  # The cores this process may use.
+    cores = len(os.sched_getaffinity(0))
+  else:
+    cores = os.cpu_count() or 1
   return (cores // 2, 2) if cores >= 2 else (0, 0)
 
 
