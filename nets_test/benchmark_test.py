@@ -13,8 +13,6 @@ import os
 import re
 import socket
 import statistics
-import subprocess
-import sys
 from unittest import mock
 
 import numpy as np
@@ -23,7 +21,6 @@ import tensorflow.compat.v1 as tf
 import benchmark
 from nets_test import testing
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = benchmark.FLAGS
 
 TIMESTAMP = r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}'
@@ -80,12 +77,8 @@ def error_in_process(*args):
 
 
 def run_cli(*args):
-  """benchmark.py in a subprocess, with its own default log level."""
-  env = dict(os.environ)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  return subprocess.run([sys.executable, 'benchmark.py'] + list(args),
-                        cwd=REPO, env=env, capture_output=True, text=True,
-                        timeout=300)
+  """benchmark.py in a subprocess, with a user's default log level."""
+  return testing.run_python(['benchmark.py'] + list(args))
 
 
 def trace_ops_by_device(path):
@@ -130,7 +123,7 @@ class FakeClock(object):
 class SeedTimingTest(tf.test.TestCase):
   """time_steps and mean_and_sd against the seed's time_tensorflow_run."""
 
-  def test_lines_and_numbers(self):
+  def testLinesAndNumbers(self):
     warmup, timed = [7.0], [0.5, 1.25, 2.0, 0.25, 1.0]
     clock = FakeClock(warmup + timed)
     out = io.StringIO()
@@ -149,7 +142,7 @@ class SeedTimingTest(tf.test.TestCase):
     self.assertEqual(final, ('Forward', '5', '%.3f' % np.mean(timed),
                              '%.3f' % np.std(timed)))
 
-  def test_default_spacing_is_the_seeds(self):
+  def testDefaultSpacingIsTheSeeds(self):
     # The seed prints when `not i % 10` for i counting the 10 burn-in steps.
     seed_steps = [i - 10 for i in range(10 + 25) if i >= 10 and not i % 10]
     clock = FakeClock([0.1] * 35)
@@ -163,12 +156,12 @@ class SeedTimingTest(tf.test.TestCase):
     self.assertEqual(FINAL_LINE.match(lines[-1]).group(1, 2),
                      ('Forward-backward', '25'))
 
-  def test_mean_and_population_sd(self):
+  def testMeanAndPopulationSd(self):
     durations = [1.0, 2.0, 4.0, 8.0]
     mean, sd = benchmark.mean_and_sd(durations)
     self.assertAllClose([mean, sd], [np.mean(durations), np.std(durations)])
 
-  def test_rounding_cannot_make_sd_fail(self):
+  def testRoundingCannotMakeSdFail(self):
     durations = [0.1] * 3
     n = len(durations)
     raw = sum(d * d for d in durations) / n - (sum(durations) / n)**2
@@ -178,7 +171,7 @@ class SeedTimingTest(tf.test.TestCase):
 
 class StatisticsTest(tf.test.TestCase):
 
-  def test_percentiles_throughput_and_summary_line(self):
+  def testPercentilesThroughputAndSummaryLine(self):
     durations = [d / 100.0 for d in np.random.RandomState(0).permutation(
         np.arange(1, 101))]
     mean, sd = float(np.mean(durations)), float(np.std(durations))
@@ -197,7 +190,7 @@ class StatisticsTest(tf.test.TestCase):
     self.assertEqual(line[:6], ('15.8', '7.9', '2', '0.505', '0.901',
                                 '0.990'))
 
-  def test_peak_rss_is_the_kernels_high_water_mark(self):
+  def testPeakRssIsTheKernelsHighWaterMark(self):
     with open('/proc/self/status') as f:
       vm_hwm_kib = int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1))
     self.assertAllClose(benchmark.peak_rss_mib(), vm_hwm_kib / 1024.0,
@@ -211,19 +204,19 @@ class DevicesTest(tf.test.TestCase):
   GPUS = ['/job:localhost/replica:0/task:0/device:GPU:0',
           '/job:localhost/replica:0/task:0/device:GPU:1']
 
-  def test_default_is_gpu_when_there_is_one(self):
+  def testDefaultIsGpuWhenThereIsOne(self):
     self.assertEqual(benchmark.tower_devices(None, 1, self.CPUS[:1]),
                      ('/device:CPU:0',))
     self.assertEqual(benchmark.tower_devices(None, 1, self.CPUS + self.GPUS),
                      ('/device:GPU:0',))
 
-  def test_towers_take_consecutive_devices(self):
+  def testTowersTakeConsecutiveDevices(self):
     self.assertEqual(benchmark.tower_devices('/cpu:0', 2, self.CPUS),
                      ('/device:CPU:0', '/device:CPU:1'))
     self.assertEqual(benchmark.tower_devices('/gpu:1', 1, self.GPUS),
                      ('/device:GPU:1',))
 
-  def test_unavailable_or_malformed_devices(self):
+  def testUnavailableOrMalformedDevices(self):
     cases = [('/cpu:1', 1, self.CPUS[:1], '--device=/cpu:1: not available'),
              ('/gpu:0', 3, self.GPUS,
               '--device=/gpu:0 --num_devices=3: not available'),
@@ -236,7 +229,7 @@ class DevicesTest(tf.test.TestCase):
 
 class FilesAndTargetsTest(tf.test.TestCase):
 
-  def test_write_atomically_touches_only_the_named_file(self):
+  def testWriteAtomicallyTouchesOnlyTheNamedFile(self):
     directory = self.get_temp_dir()
     path = os.path.join(directory, 'run.json')
     neighbour = os.path.join(directory, 'other.json')
@@ -250,7 +243,7 @@ class FilesAndTargetsTest(tf.test.TestCase):
       self.assertEqual(f.read(), 'old')
     self.assertCountEqual(os.listdir(directory), ['run.json', 'other.json'])
 
-  def test_output_paths(self):
+  def testOutputPaths(self):
     missing = os.path.join(self.get_temp_dir(), 'no_such_dir', 'x.json')
     with self.assertRaisesRegex(benchmark.BenchmarkError,
                                 'json_output=.*does not exist'):
@@ -259,7 +252,7 @@ class FilesAndTargetsTest(tf.test.TestCase):
                                 'trace_file=.*is a directory'):
       benchmark.check_output_path('trace_file', self.get_temp_dir())
 
-  def test_targets(self):
+  def testTargets(self):
     with self.assertRaisesRegex(benchmark.BenchmarkError,
                                 'target=localhost:1: expected grpc://'):
       benchmark.check_target('localhost:1')
@@ -272,7 +265,7 @@ class FilesAndTargetsTest(tf.test.TestCase):
 
 class BuildTest(tf.test.TestCase):
 
-  def test_aux_head_only_where_the_loss_needs_it_and_it_fits(self):
+  def testAuxHeadOnlyWhereTheLossNeedsItAndItFits(self):
     def scopes(**kw):
       model = benchmark.build_model(benchmark.Config(batch_size=1, **kw))
       with model.graph.as_default():
@@ -282,12 +275,12 @@ class BuildTest(tf.test.TestCase):
                      scopes(mode='forward-backward', image_size=106))
     self.assertNotIn('AuxLogits', scopes(mode='forward', image_size=299))
 
-  def test_nchw_is_refused(self):
+  def testNchwIsRefused(self):
     with self.assertRaisesRegex(benchmark.BenchmarkError,
                                 '--data_format=NCHW: not supported'):
       benchmark.build_model(benchmark.Config(data_format='NCHW'))
 
-  def test_checkpoint_weights_are_the_ones_timed(self):
+  def testCheckpointWeightsAreTheOnesTimed(self):
     path = os.path.join(self.get_temp_dir(), 'v1', 'model.ckpt')
     values = testing.write_checkpoint(path, num_classes=1001, image_size=299,
                                       version='V1', seed=3)
@@ -306,7 +299,7 @@ class BuildTest(tf.test.TestCase):
 
 class InProcessRunTest(tf.test.TestCase):
 
-  def test_forward_record_and_trace(self):
+  def testForwardRecordAndTrace(self):
     json_path = os.path.join(self.get_temp_dir(), 'run.json')
     trace_path = os.path.join(self.get_temp_dir(), 'step.trace.json')
     lines, record = run_in_process(*TINY, '--json_output=' + json_path,
@@ -343,7 +336,7 @@ class InProcessRunTest(tf.test.TestCase):
     self.assertTrue(has_op(ops[cpu0[0]], 'Conv2D'))
     self.assertIn('InceptionV3/Logits/SpatialSqueeze', op_names(trace_path))
 
-  def test_forward_backward_runs_the_backward_pass(self):
+  def testForwardBackwardRunsTheBackwardPass(self):
     trace_path = os.path.join(self.get_temp_dir(), 'fb.trace.json')
     lines, record = run_in_process(
         '--mode=forward-backward', '--batch_size=2', '--image_size=107',
@@ -362,7 +355,7 @@ class InProcessRunTest(tf.test.TestCase):
     self.assertTrue(any(n and n.startswith('gradients/InceptionV3/AuxLogits/')
                         for n in op_names(trace_path)))
 
-  def test_two_cpu_towers(self):
+  def testTwoCpuTowers(self):
     trace_path = os.path.join(self.get_temp_dir(), 'towers.trace.json')
     lines, record = run_in_process(
         '--num_devices=2', '--batch_size=1', '--image_size=75',
@@ -381,7 +374,7 @@ class InProcessRunTest(tf.test.TestCase):
       self.assertLen(device, 1)
       self.assertTrue(has_op(ops[device[0]], 'Conv2D'), device)
 
-  def test_local_server_target(self):
+  def testLocalServerTarget(self):
     port = free_port()
     tf.distribute.Server(
         tf.train.ClusterSpec({'bench': ['localhost:%d' % port]}),
@@ -399,7 +392,7 @@ class InProcessRunTest(tf.test.TestCase):
     self.assertTrue(any(d.startswith('/job:bench/') and has_op(ops, 'Conv2D')
                         for d, ops in trace_ops_by_device(trace_path).items()))
 
-  def test_checkpoint_run(self):
+  def testCheckpointRun(self):
     path = os.path.join(self.get_temp_dir(), 'v2', 'model.ckpt-7')
     testing.write_checkpoint(path, num_classes=1001, image_size=299)
     lines, record = run_in_process(*TINY, '--num_classes=1001',
@@ -421,7 +414,7 @@ class BadInputTest(tf.test.TestCase):
     self.assertFalse(any('Traceback' in l for l in lines))
     return lines
 
-  def test_flag_values(self):
+  def testFlagValues(self):
     for args, fragment in [
         (['--batch_size=0'], 'flag --batch_size=0'),
         (['--image_size=74'], 'flag --image_size=74'),
@@ -435,7 +428,7 @@ class BadInputTest(tf.test.TestCase):
         (['extra'], 'unexpected arguments: extra')]:
       self.assertEqual(len(self.assertOneLineError(args, fragment)), 1)
 
-  def test_files(self):
+  def testFiles(self):
     missing_dir = os.path.join(self.get_temp_dir(), 'no_such_dir')
     self.assertOneLineError(['--json_output=%s/r.json' % missing_dir],
                             '--json_output=', 'does not exist')
@@ -444,7 +437,7 @@ class BadInputTest(tf.test.TestCase):
     self.assertOneLineError(['--checkpoint_path=%s/model.ckpt' % missing_dir],
                             '--checkpoint_path=', 'No checkpoint at')
 
-  def test_devices_and_targets(self):
+  def testDevicesAndTargets(self):
     self.assertOneLineError(['--data_format=NCHW'],
                             '--data_format=NCHW: not supported on CPU')
     self.assertOneLineError(['--device=/cpu:5'], '--device=/cpu:5',
@@ -452,7 +445,7 @@ class BadInputTest(tf.test.TestCase):
     self.assertOneLineError(['--target=grpc://localhost:%d' % free_port()],
                             '--target=', 'cannot connect')
 
-  def test_compare_and_optimize_flags(self):
+  def testCompareAndOptimizeFlags(self):
     missing = os.path.join(self.get_temp_dir(), 'missing.onnx')
     for args, fragment in [
         (['--compare=plain,fast'], "--compare: unknown configuration 'fast'"),
@@ -470,7 +463,7 @@ class BadInputTest(tf.test.TestCase):
          '--onnx_model=%s: no such file' % missing)]:
       self.assertOneLineError(args, fragment)
 
-  def test_checkpoint_that_does_not_fit(self):
+  def testCheckpointThatDoesNotFit(self):
     path = os.path.join(self.get_temp_dir(), 'ckpt1001', 'model.ckpt')
     testing.write_checkpoint(path, num_classes=1001, image_size=299,
                              version='V1')
@@ -483,7 +476,7 @@ class BadInputTest(tf.test.TestCase):
 class CommandLineTest(tf.test.TestCase):
   """benchmark.py as the user runs it."""
 
-  def test_seed_format_on_stdout_and_progress_on_stderr(self):
+  def testSeedFormatOnStdoutAndProgressOnStderr(self):
     json_path = os.path.join(self.get_temp_dir(), 'cli.json')
     result = run_cli(*TINY, '--json_output=' + json_path)
     self.assertEqual(result.returncode, 0, result.stderr)
@@ -502,7 +495,7 @@ class CommandLineTest(tf.test.TestCase):
     with open(json_path) as f:
       self.assertLen(json.load(f)['durations_sec'], 3)
 
-  def test_xla_clusters_the_graph(self):
+  def testXlaClustersTheGraph(self):
     trace_path = os.path.join(self.get_temp_dir(), 'xla.trace.json')
     result = run_cli('--xla', '--batch_size=1', '--image_size=75',
                      '--num_batches=1', '--num_warmup_batches=0',
@@ -513,7 +506,7 @@ class CommandLineTest(tf.test.TestCase):
       ops.update(counter)
     self.assertTrue(has_op(ops, '_XlaRun'), ops)
 
-  def test_errors_are_one_line(self):
+  def testErrorsAreOneLine(self):
     flagfile = os.path.join(self.get_temp_dir(), 'bad.flags')
     with open(flagfile, 'w') as f:
       f.write('--image_size=299\n--batch_size=0\n')
@@ -528,7 +521,7 @@ class CommandLineTest(tf.test.TestCase):
       self.assertIn(ERROR_LINE, result.stderr)
       self.assertIn(message, result.stderr)
 
-  def test_helpfull_lists_the_flags(self):
+  def testHelpfullListsTheFlags(self):
     result = run_cli('--helpfull')
     for flag in ('--num_batches', '--mode', '--num_devices', '--target',
                  '--trace_file', '--json_output', '--flagfile'):
@@ -552,7 +545,7 @@ class FakeRunner(object):
 class CompareUnitsTest(tf.test.TestCase):
   """The pieces of --compare, on made-up numbers."""
 
-  def test_rounds_rotate_after_each_ones_burn_in(self):
+  def testRoundsRotateAfterEachOnesBurnIn(self):
     log = []
     runners = [FakeRunner(n, log) for n in 'ABC']
     timings = benchmark.time_interleaved(runners, num_batches=4,
@@ -571,7 +564,7 @@ class CompareUnitsTest(tf.test.TestCase):
     self.assertEqual(''.join(log), 'AB' + 'AABB' + 'BA')
     self.assertEqual([len(t.durations) for t in timings], [3, 3])
 
-  def test_rows_and_table(self):
+  def testRowsAndTable(self):
     config = benchmark.Config(batch_size=4, image_size=299)
     log = []
     runners = [FakeRunner(n, log) for n in ('plain', 'optimized', 'keras')]
@@ -608,7 +601,7 @@ class CompareUnitsTest(tf.test.TestCase):
     self.assertIn('| 2.0e-04 (over 0.0001!) |',
                   benchmark.comparison_table(rows, 'plain'))
 
-  def test_flops_are_the_convolutions_and_pools_of_the_logits_path(self):
+  def testFlopsAreTheConvolutionsAndPoolsOfTheLogitsPath(self):
     shapes, flops = benchmark.model_facts(1000, 299)
     # Independently: 2 x multiply-adds of every convolution, plus one per
     # pooled input element, from the shapes of a freshly built graph.
@@ -632,7 +625,7 @@ class CompareUnitsTest(tf.test.TestCase):
     self.assertEqual(shapes['InceptionV3/Logits/Conv2d_1c_1x1/weights'],
                      [1, 1, 2048, 1000])
 
-  def test_synthetic_weights_have_a_trained_networks_scale(self):
+  def testSyntheticWeightsHaveATrainedNetworksScale(self):
     shapes = {'s/Conv/weights': [3, 3, 64, 96],
               's/Conv/BatchNorm/beta': [96],
               's/Conv/BatchNorm/moving_mean': [96],
@@ -657,7 +650,7 @@ class CompareUnitsTest(tf.test.TestCase):
 class OptimizeTest(tf.test.TestCase):
   """--optimize and --precision: what they build, run and check."""
 
-  def test_optimized_logits_are_the_plain_graphs(self):
+  def testOptimizedLogitsAreThePlainGraphs(self):
     shapes, _ = benchmark.model_facts(1000, 75)
     weights = benchmark.synthetic_weights(shapes)
     largest = benchmark.inference.MAX_BATCH_FOR_CONSTANTS
@@ -680,7 +673,7 @@ class OptimizeTest(tf.test.TestCase):
       # kernels and their biases when the weights are not constants.
       self.assertEqual(kinds, [378, 1 if batch <= largest else 1 + 190])
 
-  def test_optimized_run_and_its_trace(self):
+  def testOptimizedRunAndItsTrace(self):
     trace_path = os.path.join(self.get_temp_dir(), 'optimized.trace.json')
     lines, record = run_in_process(*TINY, '--optimize',
                                    '--trace_file=' + trace_path)
@@ -699,7 +692,7 @@ class OptimizeTest(tf.test.TestCase):
     self.assertEqual(sum(n for op, n in ops.items() if op.endswith('Relu')),
                      9, ops)
 
-  def test_fp16_checks_its_logits_against_fp32(self):
+  def testFp16ChecksItsLogitsAgainstFp32(self):
     quick = ('--batch_size=1', '--image_size=75', '--num_batches=1',
              '--num_warmup_batches=0', '--precision=fp16')
     lines, record = run_in_process(*quick)
@@ -719,7 +712,7 @@ class OptimizeTest(tf.test.TestCase):
 
 class CompareTest(tf.test.TestCase):
 
-  def test_every_configuration_side_by_side(self):
+  def testEveryConfigurationSideBySide(self):
     json_path = os.path.join(self.get_temp_dir(), 'compare.json')
     original = benchmark._optional
 
@@ -763,7 +756,7 @@ class CompareTest(tf.test.TestCase):
     with open(json_path) as f:
       self.assertEqual(json.load(f)['table'], record['table'])
 
-  def test_each_configurations_memory_in_a_process_of_its_own(self):
+  def testEachConfigurationsMemoryInAProcessOfItsOwn(self):
     json_path = os.path.join(self.get_temp_dir(), 'memory.json')
     result = run_cli('--compare=plain', '--batch_size=1', '--image_size=75',
                      '--num_batches=1', '--num_warmup_batches=0',

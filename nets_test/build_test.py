@@ -12,7 +12,9 @@ import subprocess
 import tempfile
 import unittest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nets_test import testing
+
+REPO_ROOT = testing.REPO_ROOT
 
 
 def load_build_rules(path):

@@ -10,7 +10,6 @@ import tf_slim as slim
 from nets import checkpoints
 from nets import inception_v3
 from nets_test import testing
-from nets_test.checkpoint_testing import run_cli
 
 HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
 EMA = '/ExponentialMovingAverage'
@@ -71,7 +70,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Path resolution ---------------------------------------------------------
 
-  def test_resolve_v1_file_and_directory(self):
+  def testResolveV1FileAndDirectory(self):
     resolve = checkpoints.resolve_checkpoint_path
     self.assertEqual(resolve(self.v1_path), self.v1_path)
     self.assertEqual(resolve(os.path.dirname(self.v1_path)), self.v1_path)
@@ -84,7 +83,7 @@ class CheckpointsTest(tf.test.TestCase):
       f.write('background\n')
     self.assertEqual(resolve(bare), os.path.join(bare, 'inception_v3.ckpt'))
 
-  def test_resolve_v2_prefix_files_and_directory(self):
+  def testResolveV2PrefixFilesAndDirectory(self):
     resolve = checkpoints.resolve_checkpoint_path
     for path in (self.v2_path, self.v2_path + '.index',
                  self.v2_path + '.data-00000-of-00001',
@@ -92,7 +91,7 @@ class CheckpointsTest(tf.test.TestCase):
       self.assertEqual(resolve(path), self.v2_path, msg=path)
     self.assertEqual(checkpoints.checkpoint_format(self.v2_path), 'V2')
 
-  def test_resolve_missing(self):
+  def testResolveMissing(self):
     empty = os.path.join(self.get_temp_dir(), 'empty')
     os.makedirs(empty)
     for path, text in ((os.path.join(empty, 'nope.ckpt'), 'No checkpoint at'),
@@ -103,7 +102,7 @@ class CheckpointsTest(tf.test.TestCase):
       self.assertStartsWith(str(cm.exception), text)
       self.assertIn(path, str(cm.exception).splitlines()[0])
 
-  def test_infer_num_classes(self):
+  def testInferNumClasses(self):
     self.assertEqual(checkpoints.infer_num_classes(
         checkpoints.checkpoint_shapes(self.v1_path)), 1001)
     self.assertEqual(checkpoints.infer_num_classes(
@@ -112,7 +111,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Clean restores ------------------------------------------------------------
 
-  def test_restore_v1_1001_classes_with_extra_keys(self):
+  def testRestoreV11001ClassesWithExtraKeys(self):
     with tf.Graph().as_default():
       self.build(1001)
       fn = checkpoints.restore_fn(os.path.dirname(self.v1_path))
@@ -122,7 +121,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(restored, 388)
     self.assert_values(restored, self.v1, restored)
 
-  def test_restore_v2_1000_classes_outside_the_graph_context(self):
+  def testRestoreV21000ClassesOutsideTheGraphContext(self):
     with tf.Graph().as_default() as graph:
       self.build(1000)
       fn = checkpoints.restore_fn(self.v2_path)
@@ -136,7 +135,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(restored, 388)
     self.assert_values(restored, self.v2, restored)
 
-  def test_restore_unknown_input_size_keeps_299_aux_head(self):
+  def testRestoreUnknownInputSizeKeeps299AuxHead(self):
     with tf.Graph().as_default():
       testing.build_classifier(tf.placeholder(tf.float32, [None, None, None, 3]))
       fn = checkpoints.restore_fn(self.v1_path)
@@ -144,7 +143,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Mismatches and their hints ------------------------------------------------
 
-  def test_1000_model_against_1001_checkpoint(self):
+  def test1000ModelAgainst1001Checkpoint(self):
     with tf.Graph().as_default():
       self.build(1000)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -173,7 +172,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/weights: '
                   '[1, 1, 2048, 1000] vs [1, 1, 2048, 1001]', text)
 
-  def test_1001_model_against_1000_checkpoint(self):
+  def test1001ModelAgainst1000Checkpoint(self):
     with tf.Graph().as_default():
       self.build(1001)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -183,7 +182,7 @@ class CheckpointsTest(tf.test.TestCase):
                   'num_classes=1000', text.splitlines()[0])
     self.assertNotIn('background', text)
 
-  def test_aux_head_built_for_224(self):
+  def testAuxHeadBuiltFor224(self):
     with tf.Graph().as_default():
       self.build(1001, size=224)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -202,7 +201,7 @@ class CheckpointsTest(tf.test.TestCase):
                   'Conv2d_2a_5x5)', summary)
     self.assertIn('create_aux_logits=False', summary)
 
-  def test_aux_head_224_workarounds(self):
+  def testAuxHead224Workarounds(self):
     with tf.Graph().as_default():
       self.build(1001, size=224)
       fn = checkpoints.restore_fn(self.v1_path, ignore_missing_vars=True)
@@ -215,7 +214,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(trunk, 378)
     self.assert_values(restored, self.v1, trunk)
 
-  def test_model_without_arg_scope(self):
+  def testModelWithoutArgScope(self):
     with tf.Graph().as_default():
       self.build(1001, arg_scope=False)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -232,7 +231,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(missing, 96)
     self.assertEqual(error.mismatched, [])
 
-  def test_model_under_another_scope(self):
+  def testModelUnderAnotherScope(self):
     with tf.Graph().as_default():
       self.build(1001, scope='Tower')
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -240,7 +239,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(cm.exception.missing, 388)
     self.assertIn('scope Tower vs InceptionV3', str(cm.exception).splitlines()[0])
 
-  def test_dtype_mismatch(self):
+  def testDtypeMismatch(self):
     with tf.Graph().as_default():
       step = tf.Variable(0.0, name='float_step')
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -248,12 +247,12 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertEqual(cm.exception.mismatched,
                      [('global_step', 'float32', 'int64')])
 
-  def test_no_model_variables(self):
+  def testNoModelVariables(self):
     with tf.Graph().as_default():
       with self.assertRaisesRegex(ValueError, 'No model variables'):
         checkpoints.restore_fn(self.v1_path)
 
-  def test_everything_excluded(self):
+  def testEverythingExcluded(self):
     with tf.Graph().as_default():
       self.build(1001)
       with self.assertRaisesRegex(ValueError, 'Nothing to restore'):
@@ -261,7 +260,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Fine-tuning, EMA -----------------------------------------------------------
 
-  def test_fine_tune_10_classes_excluding_heads(self):
+  def testFineTune10ClassesExcludingHeads(self):
     with tf.Graph().as_default():
       self.build(10)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -282,7 +281,7 @@ class CheckpointsTest(tf.test.TestCase):
     aux = 'InceptionV3/AuxLogits/Conv2d_2a_5x5/weights'
     self.assertNotAllClose(restored[aux], self.v1[aux])
 
-  def test_moving_averages_restore_the_shadows(self):
+  def testMovingAveragesRestoreTheShadows(self):
     with tf.Graph().as_default():
       self.build(1001)
       fn = checkpoints.restore_fn(self.v1_path, moving_average_decay=0.9999)
@@ -293,7 +292,7 @@ class CheckpointsTest(tf.test.TestCase):
     same_as_raw = [n for n in restored if np.allclose(restored[n], self.v1[n])]
     self.assertEqual(same_as_raw, [])
 
-  def test_moving_averages_partly_missing(self):
+  def testMovingAveragesPartlyMissing(self):
     with tf.Graph().as_default():
       self.build(1001, size=224)
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
@@ -303,7 +302,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertIn('has them for only 384 of 388 variables',
                   str(cm.exception))
 
-  def test_moving_averages_absent(self):
+  def testMovingAveragesAbsent(self):
     with tf.Graph().as_default():
       self.build(1000)
       with self.assertRaises(checkpoints.MovingAveragesNotFoundError) as cm:
@@ -315,7 +314,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Unreadable files ------------------------------------------------------------
 
-  def test_corrupt_and_truncated_v1_files(self):
+  def testCorruptAndTruncatedV1Files(self):
     with open(self.v1_path, 'rb') as f:
       data = f.read()
     with tf.Graph().as_default():
@@ -332,7 +331,7 @@ class CheckpointsTest(tf.test.TestCase):
             str(cm.exception), 'Cannot read checkpoint %s: corrupt, truncated '
             'or not a TensorFlow checkpoint' % path)
 
-  def test_truncated_v2_data_fails_at_restore_and_verify(self):
+  def testTruncatedV2DataFailsAtRestoreAndVerify(self):
     prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
     os.makedirs(os.path.dirname(prefix))
     shutil.copy(self.v2_path + '.index', prefix + '.index')
@@ -353,8 +352,8 @@ class CheckpointsTest(tf.test.TestCase):
 
   # --- Command line ------------------------------------------------------------------
 
-  def test_cli_clean_checkpoint(self):
-    rc, out, err = run_cli('nets.checkpoints',
+  def testCliCleanCheckpoint(self):
+    rc, out, err = testing.run_tool('nets.checkpoints',
                            '--checkpoint_path=' + os.path.dirname(self.v1_path))
     self.assertEqual(rc, 0, msg=out + '\n'.join(err))
     self.assertEqual(err, [])
@@ -365,8 +364,8 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertRegex(out, r'Mixed_7c +36/36')
     self.assertIn('OK: all 388 model variables restore cleanly.', out)
 
-  def test_cli_mismatch_lists_variables(self):
-    rc, out, err = run_cli('nets.checkpoints', '--checkpoint_path=' +
+  def testCliMismatchListsVariables(self):
+    rc, out, err = testing.run_tool('nets.checkpoints', '--checkpoint_path=' +
                            self.v2_path, '--num_classes=1001')
     self.assertEqual(rc, 1)
     self.assertRegex(out, r'Logits +0/2 +<- MISMATCH')
@@ -375,14 +374,14 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertLen(err, 1)
     self.assertIn('the checkpoint has 1000 classes, the model 1001', err[0])
 
-  def test_cli_bad_files_are_one_line(self):
+  def testCliBadFilesAreOneLine(self):
     garbage = os.path.join(self.get_temp_dir(), 'garbage.ckpt')
     with open(garbage, 'wb') as f:
       f.write(b'\0' * 100)
     missing = os.path.join(self.get_temp_dir(), 'missing.ckpt')
     for path, text in ((garbage, 'Cannot read checkpoint'),
                        (missing, 'No checkpoint at')):
-      rc, _, err = run_cli('nets.checkpoints', '--checkpoint_path=' + path)
+      rc, _, err = testing.run_tool('nets.checkpoints', '--checkpoint_path=' + path)
       self.assertEqual(rc, 1)
       self.assertLen(err, 1, msg=err)
       self.assertStartsWith(err[0], 'nets.checkpoints: error: ' + text)

@@ -1,4 +1,4 @@
-"""Tests of nets.labels and nets.classify on generated JPEG and PNG files."""
+"""Tests of nets.classify on generated JPEG and PNG files."""
 
 import io
 import os
@@ -9,74 +9,14 @@ import tensorflow.compat.v1 as tf
 
 from nets import classify
 from nets import labels
-from nets_test import checkpoint_testing
 from nets_test import testing
 
 SIZE = 160
 
 
-class LabelsTest(tf.test.TestCase):
-
-  def write(self, text, name='labels.txt'):
-    path = os.path.join(self.get_temp_dir(), name)
-    with open(path, 'w', encoding='utf-8') as f:
-      f.write(text)
-    return path
-
-  def test_to_imagenet_index(self):
-    self.assertIsNone(labels.to_imagenet_index(0, 1001))
-    self.assertEqual(labels.to_imagenet_index(1, 1001), 0)
-    self.assertEqual(labels.to_imagenet_index(1000, 1001), 999)
-    self.assertEqual(labels.to_imagenet_index(0, 1000), 0)
-    self.assertEqual(labels.to_imagenet_index(999, 1000), 999)
-
-  def test_1000_names_for_1001_and_1000_classes(self):
-    path = self.write(''.join('name %d\n' % i for i in range(1000)) + '\n\n')
-    names = labels.read_labels(path, 1001)
-    self.assertLen(names, 1001)
-    self.assertEqual(names[:3], ['background', 'name 0', 'name 1'])
-    self.assertEqual(names[1000], 'name 999')
-    self.assertEqual(labels.read_labels(path, 1000)[999], 'name 999')
-
-  def test_1001_names_for_1001_and_1000_classes(self):
-    path = self.write('\n'.join(['background'] +
-                                ['name %d' % i for i in range(1000)]))
-    self.assertEqual(labels.read_labels(path, 1001)[:2], ['background',
-                                                          'name 0'])
-    names = labels.read_labels(path, 1000)
-    self.assertEqual((len(names), names[0]), (1000, 'name 0'))
-
-  def test_slim_index_colon_name_format(self):
-    lines = ['%d:name %d, with comma' % (i, i - 1) for i in range(1, 1001)]
-    lines = ['0:background'] + lines[::-1]  # Any order.
-    names = labels.read_labels(self.write('\n'.join(lines)), 1001)
-    self.assertEqual(names[:2], ['background', 'name 0, with comma'])
-    self.assertEqual(names[1000], 'name 999, with comma')
-
-  def test_other_class_counts(self):
-    path = self.write('cat\ndog\n')
-    self.assertEqual(labels.read_labels(path, 2), ['cat', 'dog'])
-    with self.assertRaisesRegex(labels.LabelsError,
-                                'has 2 names; the model has 3 classes '
-                                r'\(expected 3 names\)'):
-      labels.read_labels(path, 3)
-
-  def test_bad_files(self):
-    short = self.write('\n'.join('n%d' % i for i in range(999)))
-    with self.assertRaisesRegex(labels.LabelsError, 'has 999 names; the model '
-                                'has 1001 classes .expected 1000 or 1001'):
-      labels.read_labels(short, 1001)
-    with self.assertRaisesRegex(labels.LabelsError, 'line 2 is empty'):
-      labels.read_labels(self.write('a\n\nb\n'), 3)
-    with self.assertRaisesRegex(labels.LabelsError, 'do not number'):
-      labels.read_labels(self.write('0:a\n2:b\n'), 2)
-    with self.assertRaisesRegex(labels.LabelsError, 'Cannot read labels'):
-      labels.read_labels(os.path.join(self.get_temp_dir(), 'none.txt'), 2)
-
-
 class TopKTest(tf.test.TestCase):
 
-  def test_top_k_order_ties_and_names(self):
+  def testTopKOrderTiesAndNames(self):
     probabilities = np.array([0.1, 0.5, 0.2, 0.2], np.float32)
     got = classify.top_k_predictions(probabilities, 3, ['a', 'b', 'c', 'd'])
     self.assertEqual([(p.index, p.name) for p in got],
@@ -85,7 +25,7 @@ class TopKTest(tf.test.TestCase):
     unnamed = classify.top_k_predictions(probabilities, 4, None)
     self.assertEqual([p.name for p in unnamed], [None] * 4)
 
-  def test_format(self):
+  def testFormat(self):
     predictions = [classify.Prediction(282, 0.75, 'tabby'),
                    classify.Prediction(0, 0.125, 'background')]
     self.assertEqual(
@@ -133,12 +73,12 @@ class ClassifyTest(tf.test.TestCase):
 
   def reference_probabilities(self):
     """Softmax of the session's logits, weights assigned without nets code."""
-    _, logits = checkpoint_testing.session_outputs(
+    _, logits = testing.session_outputs(
         self.values, 1001, SIZE, np.zeros([1, SIZE, SIZE, 3], np.float32),
         [self.encoded['cat.png'], self.encoded['dog.jpg']])
-    return checkpoint_testing.softmax(logits.astype(np.float64))
+    return testing.softmax(logits.astype(np.float64))
 
-  def test_classify_images_skipping_bad_ones(self):
+  def testClassifyImagesSkippingBadOnes(self):
     missing = os.path.join(self.dir, 'missing.png')
     paths = [self.paths['cat.png'], self.bad, missing, self.paths['dog.jpg']]
     out, err = io.StringIO(), io.StringIO()
@@ -172,7 +112,7 @@ class ClassifyTest(tf.test.TestCase):
     self.assertEqual(blocks[1], '  %.4f  class %d (ImageNet %d): label %d' % (
         first.probability, first.index, first.index - 1, first.index - 1))
 
-  def test_bad_arguments_fail_before_any_image(self):
+  def testBadArgumentsFailBeforeAnyImage(self):
     with self.assertRaisesRegex(ValueError, r'top_k must be in \[1, 1001\]'):
       classify.classify(self.ckpt, [self.bad], top_k=1002)
     short = os.path.join(self.get_temp_dir(), 'short.txt')
@@ -181,8 +121,8 @@ class ClassifyTest(tf.test.TestCase):
     with self.assertRaises(labels.LabelsError):
       classify.classify(self.ckpt, [self.bad], labels_file=short)
 
-  def test_cli(self):
-    rc, out, err = checkpoint_testing.run_cli(
+  def testCli(self):
+    rc, out, err = testing.run_tool(
         'nets.classify', '--checkpoint_path=' + os.path.dirname(self.ckpt),
         '--image_size=%d' % SIZE, '--top_k=3', self.paths['dog.jpg'], self.bad)
     self.assertEqual(rc, 1)
@@ -193,7 +133,7 @@ class ClassifyTest(tf.test.TestCase):
     self.assertLen(err, 1)
     self.assertStartsWith(err[0], 'Cannot classify %s: ' % self.bad)
 
-    rc, out, err = checkpoint_testing.run_cli(
+    rc, out, err = testing.run_tool(
         'nets.classify', '--checkpoint_path=' + self.ckpt, '--top_k=2000',
         self.paths['dog.jpg'])
     self.assertEqual((rc, out), (1, ''))

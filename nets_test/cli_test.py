@@ -1,21 +1,17 @@
 """Tests of nets.cli: start-up noise hidden, shown again when the tool dies early."""
 
-import os
-import subprocess
-import sys
 import textwrap
 import unittest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nets_test import testing
 
 
 def _run(body, log_level=None):
-  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  env = testing.user_env()
   if log_level is not None:
     env['TF_CPP_MIN_LOG_LEVEL'] = log_level
   script = 'import os, sys\nfrom nets import cli\n' + textwrap.dedent(body)
-  proc = subprocess.run([sys.executable, '-c', script], cwd=REPO_ROOT, env=env,
-                        capture_output=True, text=True, timeout=120)
+  proc = testing.run_python(['-c', script], env=env)
   return proc.returncode, proc.stderr
 
 

@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from unittest import mock
 
@@ -13,9 +11,7 @@ import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
 from nets import export
-from nets_test import checkpoint_testing
 from nets_test import testing
-from nets_test.checkpoint_testing import softmax
 
 SIZE = 160  # Not 299: exercises image_size, and runs faster.
 
@@ -87,7 +83,7 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual([n for n in os.listdir(parent) if '.tmp-' in n or
                       '.old-' in n], [])
 
-  def test_saved_model_and_frozen_graph_in_fresh_tf2_process(self):
+  def testSavedModelAndFrozenGraphInFreshTf2Process(self):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'model')
     os.makedirs(out_dir)  # An existing empty directory is fine.
@@ -102,10 +98,8 @@ class ExportTest(tf.test.TestCase):
     for ext, data in (('png', self.png), ('jpeg', self.jpeg)):
       with open(os.path.join(work, 'image.' + ext), 'wb') as f:
         f.write(data)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-    proc = subprocess.run(
-        [sys.executable, '-c', LOAD_SCRIPT, out_dir, frozen, work],
-        capture_output=True, text=True, env=env, timeout=300)
+    proc = testing.run_python(['-c', LOAD_SCRIPT, out_dir, frozen, work],
+                              env=testing.user_env(TF_CPP_MIN_LOG_LEVEL='2'))
     self.assertEqual(proc.returncode, 0, msg=proc.stderr[-3000:])
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     self.assertEqual(info['signatures'], ['serving_bytes', 'serving_default'])
@@ -114,19 +108,19 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(info['default_outputs'], ['logits', 'probabilities'])
     got = np.load(os.path.join(work, 'outputs.npz'))
 
-    want, want_bytes = checkpoint_testing.session_outputs(
+    want, want_bytes = testing.session_outputs(
         self.values, 1001, SIZE, self.images, [self.png, self.jpeg])
     self.assertEqual(want.shape, (2, 1001))
     self.assertGreater(np.abs(want).max(), 1e-2)  # Not a degenerate model.
     for prefix in ('default_', 'frozen_'):
       self.assertAllClose(got[prefix + 'logits'], want, atol=1e-5, rtol=0)
-      self.assertAllClose(got[prefix + 'probabilities'], softmax(want),
+      self.assertAllClose(got[prefix + 'probabilities'], testing.softmax(want),
                           atol=1e-6, rtol=0)
     self.assertAllClose(got['bytes_logits'], want_bytes, atol=1e-5, rtol=0)
-    self.assertAllClose(got['bytes_probabilities'], softmax(want_bytes),
+    self.assertAllClose(got['bytes_probabilities'], testing.softmax(want_bytes),
                         atol=1e-6, rtol=0)
 
-  def test_frozen_graph_def(self):
+  def testFrozenGraphDef(self):
     graph_def = export.frozen_graph_def(os.path.dirname(self.ckpt),
                                         image_size=SIZE)
     ops = {node.name: node for node in graph_def.node}
@@ -143,11 +137,11 @@ class ExportTest(tf.test.TestCase):
       tf.import_graph_def(graph_def, name='')
       with tf.Session(graph=graph) as sess:
         got = sess.run(export.LOGITS_NODE + ':0', {'input:0': self.images})
-    want, _ = checkpoint_testing.session_outputs(self.values, 1001, SIZE,
+    want, _ = testing.session_outputs(self.values, 1001, SIZE,
                                                  self.images)
     self.assertAllClose(got, want, atol=1e-5, rtol=0)
 
-  def test_refuses_existing_outputs(self):
+  def testRefusesExistingOutputs(self):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'taken')
     os.makedirs(out_dir)
@@ -170,7 +164,7 @@ class ExportTest(tf.test.TestCase):
         self.assertEqual(f.read(), 'mine')
     self.assertFalse(os.path.exists(os.path.join(work, 'new')))
 
-  def test_failure_leaves_old_output_and_no_partial_one(self):
+  def testFailureLeavesOldOutputAndNoPartialOne(self):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'old')
     os.makedirs(out_dir)
@@ -190,19 +184,19 @@ class ExportTest(tf.test.TestCase):
     self.assertFalse(os.path.exists(frozen))
     self.assert_no_leftovers(work)
 
-  def test_mismatching_checkpoint_writes_nothing(self):
+  def testMismatchingCheckpointWritesNothing(self):
     out_dir = os.path.join(self.get_temp_dir(), 'never')
     with self.assertRaises(checkpoints.CheckpointMismatchError):
       export.export(self.ckpt, out_dir, num_classes=1000, image_size=SIZE)
     self.assertFalse(os.path.exists(out_dir))
     self.assert_no_leftovers(self.get_temp_dir())
 
-  def test_cli_overwrite_with_frozen_graph_inside(self):
+  def testCliOverwriteWithFrozenGraphInside(self):
     out_dir = os.path.join(self.get_temp_dir(), 'cli')
     os.makedirs(out_dir)
     with open(os.path.join(out_dir, 'stale.txt'), 'w') as f:
       f.write('old export')
-    rc, out, err = checkpoint_testing.run_cli(
+    rc, out, err = testing.run_tool(
         'nets.export', '--checkpoint_path=' + self.ckpt,
         '--output_dir=' + out_dir, '--image_size=%d' % SIZE,
         '--frozen_graph=' + os.path.join(out_dir, 'frozen.pb'), '--overwrite')
@@ -212,7 +206,7 @@ class ExportTest(tf.test.TestCase):
                           ['saved_model.pb', 'variables', 'frozen.pb'])
     self.assert_no_leftovers(self.get_temp_dir())
 
-  def test_cli_errors_are_one_line(self):
+  def testCliErrorsAreOneLine(self):
     taken = os.path.join(self.get_temp_dir(), 'taken_cli')
     os.makedirs(taken)
     open(os.path.join(taken, 'x'), 'w').close()
@@ -221,7 +215,7 @@ class ExportTest(tf.test.TestCase):
          taken + ' exists (a non-empty directory); pass --overwrite'),
         (['--checkpoint_path=' + self.ckpt + '.nope', '--output_dir=' +
           os.path.join(self.get_temp_dir(), 'x')], 'No checkpoint at')):
-      rc, _, err = checkpoint_testing.run_cli('nets.export', *args)
+      rc, _, err = testing.run_tool('nets.export', *args)
       self.assertEqual(rc, 1)
       self.assertLen(err, 1, msg=err)
       self.assertIn(text, err[0])

@@ -6,8 +6,6 @@ trips (V1 and V2) and training mode.
 """
 
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -18,7 +16,6 @@ from nets import inception_v3
 from nets_test import released_variables
 from nets_test import testing
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ENDPOINT_SHAPES_299 = {
     'Conv2d_1a_3x3': [149, 149, 32],
@@ -485,8 +482,7 @@ class GraphModeEntryPointsTest(tf.test.TestCase):
             sess.run(tf.global_variables_initializer())
             print('LOGITS', sess.run(logits, {images: np.zeros((2, 107, 107, 3))}).shape)
         """)
-    result = subprocess.run([sys.executable, '-c', script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = testing.run_python(['-c', script])
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertIn('LOGITS (2, 1001)', result.stdout)
 

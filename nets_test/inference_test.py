@@ -65,7 +65,7 @@ def random_images(batch=2, size=SIZE, seed=0):
 
 class FoldBatchNormTest(tf.test.TestCase):
 
-  def test_folded_1x1_conv_equals_conv_then_batch_norm(self):
+  def testFolded1x1ConvEqualsConvThenBatchNorm(self):
     # A 1x1 convolution is a matmul: the reference is plain NumPy.
     rng = np.random.RandomState(1)
     x = rng.randn(5, 3).astype(np.float32)
@@ -89,7 +89,7 @@ class FoldBatchNormTest(tf.test.TestCase):
     self.assertAllClose(x @ kernel[0, 0] + bias, expected, rtol=1e-5,
                         atol=1e-5)
 
-  def test_without_gamma_and_with_the_arg_scopes_epsilon(self):
+  def testWithoutGammaAndWithTheArgScopesEpsilon(self):
     weights = {'c/weights': np.full((1, 1, 1, 2), 2.0, np.float32),
                'c/BatchNorm/beta': np.array([1.0, -1.0], np.float32),
                'c/BatchNorm/moving_mean': np.array([0.5, 0.0], np.float32),
@@ -117,7 +117,7 @@ class OptimizedModelTest(tf.test.TestCase):
     cls.weights, num_classes = inference.read_weights(cls.checkpoint)
     assert num_classes == NUM_CLASSES
 
-  def test_constant_weights_match_the_plain_graph(self):
+  def testConstantWeightsMatchThePlainGraph(self):
     (logits, predictions), graph, ran = optimized_outputs(self.weights,
                                                           self.images)
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
@@ -139,7 +139,7 @@ class OptimizedModelTest(tf.test.TestCase):
       self.assertIn(pool.outputs[0].shape[-1], (32, 64, 192))
     self.assertEqual(sum(n for op, n in ran.items() if 'Conv2D' in op), 95)
 
-  def test_variable_weights_match_the_plain_graph(self):
+  def testVariableWeightsMatchThePlainGraph(self):
     (logits, _), graph, _ = optimized_outputs(self.weights, self.images,
                                               constant_weights=False)
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
@@ -150,7 +150,7 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertIn('InceptionV3/Conv2d_1a_3x3/BatchNorm_folded/biases', names)
     self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/biases', names)
 
-  def test_reduced_precisions_are_within_their_tolerance(self):
+  def testReducedPrecisionsAreWithinTheirTolerance(self):
     for precision in ('fp16', 'bf16'):
       (logits, predictions), _, _ = optimized_outputs(
           self.weights, self.images, precision=precision)
@@ -161,7 +161,7 @@ class OptimizedModelTest(tf.test.TestCase):
       self.assertGreater(error, 1e-5, precision)  # It really ran in 16 bits.
       self.assertAllClose(predictions.sum(axis=1), [1, 1], atol=1e-5)
 
-  def test_output_names_are_the_plain_graphs(self):
+  def testOutputNamesAreThePlainGraphs(self):
     with tf.Graph().as_default():
       images = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
       logits, end_points = inference.build_optimized_model(
@@ -171,7 +171,7 @@ class OptimizedModelTest(tf.test.TestCase):
                        inference.PREDICTIONS_NODE)
       self.assertEqual(logits.shape.as_list(), [None, NUM_CLASSES])
 
-  def test_weights_that_do_not_fit(self):
+  def testWeightsThatDoNotFit(self):
     missing = dict(self.weights)
     del missing['InceptionV3/Mixed_6c/Branch_1/Conv2d_0b_1x7/BatchNorm/beta']
     wrong = dict(self.weights)
@@ -190,7 +190,7 @@ class OptimizedModelTest(tf.test.TestCase):
         inference.OptimizedModel(tf.zeros([1, 75, 75, 3]), self.weights,
                                  NUM_CLASSES, precision='int8')
 
-  def test_optimized_graph_def_is_frozen_and_matches(self):
+  def testOptimizedGraphDefIsFrozenAndMatches(self):
     graph_def = inference.optimized_graph_def(self.checkpoint,
                                               image_size=SIZE)
     ops = collections.Counter(node.op for node in graph_def.node)
@@ -206,7 +206,7 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
     self.assertAllClose(predictions, self.plain_predictions, atol=1e-6)
 
-  def test_read_weights_errors_are_the_checkpoints_modules(self):
+  def testReadWeightsErrorsAreTheCheckpointsModules(self):
     with self.assertRaisesRegex(checkpoints.CheckpointMismatchError,
                                 '1001 classes, the model 1000'):
       inference.read_weights(self.checkpoint, num_classes=1000)
@@ -215,7 +215,7 @@ class OptimizedModelTest(tf.test.TestCase):
     with self.assertRaises(checkpoints.MovingAveragesNotFoundError):
       inference.read_weights(self.checkpoint, moving_average_decay=0.9999)
 
-  def test_read_weights_values_and_moving_averages(self):
+  def testReadWeightsValuesAndMovingAverages(self):
     name = 'InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/BatchNorm/beta'
     # Every variable of the inference model, i.e. all but the aux head's.
     self.assertCountEqual(
@@ -232,7 +232,7 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertCountEqual(averaged, self.weights)
     self.assertAllEqual(averaged[name], self.weights[name] + 1.0)
 
-  def test_export_and_classify_hooks(self):
+  def testExportAndClassifyHooks(self):
     graph_def = export.frozen_graph_def(self.checkpoint, image_size=SIZE,
                                         optimize=True)
     self.assertEqual(
@@ -259,7 +259,7 @@ class OptimizedModelTest(tf.test.TestCase):
 
 class SessionConfigTest(tf.test.TestCase):
 
-  def test_cpu_keeps_only_the_remapper(self):
+  def testCpuKeepsOnlyTheRemapper(self):
     config = inference.session_config()
     self.assertEqual(config.inter_op_parallelism_threads, 0)
     self.assertEqual(config.intra_op_parallelism_threads, 0)
@@ -275,7 +275,7 @@ class SessionConfigTest(tf.test.TestCase):
     self.assertEqual((gpu.intra_op_parallelism_threads,
                       gpu.inter_op_parallelism_threads), (4, 2))
 
-  def test_batch_1_on_cpu_runs_two_ops_at_once(self):
+  def testBatch1OnCpuRunsTwoOpsAtOnce(self):
     with mock.patch.object(os, 'sched_getaffinity', return_value={0, 1}):
       config = inference.session_config(batch_size=1)
       self.assertEqual((config.intra_op_parallelism_threads,
@@ -292,7 +292,7 @@ class SessionConfigTest(tf.test.TestCase):
                    inference.session_config('GPU', batch_size=1)):
       self.assertEqual(config.inter_op_parallelism_threads, 0)
 
-  def test_constants_only_for_small_batches(self):
+  def testConstantsOnlyForSmallBatches(self):
     self.assertTrue(inference.use_constants(1))
     self.assertTrue(inference.use_constants(None))
     self.assertTrue(inference.use_constants(
@@ -300,7 +300,7 @@ class SessionConfigTest(tf.test.TestCase):
     self.assertFalse(inference.use_constants(
         inference.MAX_BATCH_FOR_CONSTANTS + 1))
 
-  def test_logits_error_is_relative_to_the_largest_logit(self):
+  def testLogitsErrorIsRelativeToTheLargestLogit(self):
     self.assertAllClose(inference.logits_error([[1.0, 21.0]], [[0.0, 20.0]]),
                         0.05)
     self.assertAllClose(inference.logits_error([[0.5]], [[0.25]]), 0.25)

@@ -60,7 +60,7 @@ class PreprocessingTest(tf.test.TestCase):
     with tf.Graph().as_default(), self.session() as sess:
       return sess.run(preprocessing.preprocess_for_eval(image, **kwargs))
 
-  def test_reference_crop_and_resize_by_hand(self):
+  def testReferenceCropAndResizeByHand(self):
     # The reference itself, on numbers worked out by hand.
     image = np.arange(8 * 8, dtype=np.float64).reshape(8, 8, 1)
     # int((8 - 7) / 2) = 0: nothing cropped at 0.875 of 8.
@@ -76,7 +76,7 @@ class PreprocessingTest(tf.test.TestCase):
     self.assertAllClose(np_resize_bilinear(row, 1, 4)[0, :, 0],
                         [0.0, 5.0, 10.0, 10.0])
 
-  def test_uint8_image_matches_numpy(self):
+  def testUint8ImageMatchesNumpy(self):
     for shape, size in (((120, 160, 3), 299), ((37, 53, 3), 75),
                         ((400, 300, 3), 160)):
       image = self.rng.randint(0, 256, shape).astype(np.uint8)
@@ -85,7 +85,7 @@ class PreprocessingTest(tf.test.TestCase):
       self.assertEqual(got.shape, (size, size, 3))
       self.assertAllClose(got, np_preprocess(image, size), atol=ATOL, rtol=0)
 
-  def test_tolerance_discriminates(self):
+  def testToleranceDiscriminates(self):
     image = self.rng.randint(0, 256, (120, 160, 3)).astype(np.uint8)
     got = self.run_preprocess(image, height=299, width=299)
     cropped = np_central_crop(image / 255.0, 0.875)
@@ -95,12 +95,12 @@ class PreprocessingTest(tf.test.TestCase):
     uncropped = (np_resize_bilinear(image / 255.0, 299, 299) - 0.5) * 2
     self.assertGreater(np.abs(got - uncropped).max(), 1e-2)
 
-  def test_float_image_matches_numpy(self):
+  def testFloatImageMatchesNumpy(self):
     image = self.rng.uniform(0, 1, (90, 70, 3)).astype(np.float32)
     got = self.run_preprocess(image, height=80, width=80)
     self.assertAllClose(got, np_preprocess(image, 80), atol=ATOL, rtol=0)
 
-  def test_batch_and_unknown_size(self):
+  def testBatchAndUnknownSize(self):
     images = self.rng.randint(0, 256, (2, 50, 60, 3)).astype(np.uint8)
     with tf.Graph().as_default(), self.session() as sess:
       placeholder = tf.placeholder(tf.uint8, [None, None, None, 3])
@@ -112,7 +112,7 @@ class PreprocessingTest(tf.test.TestCase):
       want = (np_resize_bilinear(image, 100, 120) - 0.5) * 2
       self.assertAllClose(got[i], want, atol=ATOL, rtol=0)
 
-  def test_range_and_no_crop(self):
+  def testRangeAndNoCrop(self):
     extremes = np.zeros([20, 20, 3], np.uint8)
     extremes[:, 10:] = 255
     got = self.run_preprocess(extremes, height=20, width=20,
@@ -120,7 +120,7 @@ class PreprocessingTest(tf.test.TestCase):
     self.assertAllEqual(got[:, :10], -np.ones([20, 10, 3]))
     self.assertAllEqual(got[:, 10:], np.ones([20, 10, 3]))
 
-  def test_decode_png_and_jpeg(self):
+  def testDecodePngAndJpeg(self):
     # Smooth colour ramps plus a little noise: JPEG keeps them close.
     y, x = np.mgrid[0:64, 0:48]
     ramps = np.stack([y * 3.0, x * 4.0, (x + y) * 2.0], -1)
@@ -142,7 +142,7 @@ class PreprocessingTest(tf.test.TestCase):
     self.assertAllClose(from_gray, np_preprocess(np.repeat(gray, 3, -1), 75),
                         atol=ATOL, rtol=0)
 
-  def test_bad_arguments(self):
+  def testBadArguments(self):
     with tf.Graph().as_default():
       with self.assertRaisesRegex(ValueError, 'central_fraction'):
         preprocessing.preprocess_for_eval(np.zeros([8, 8, 3]),

@@ -5,10 +5,6 @@ fails, TensorFlow or tf-slim fixed that breakage and the patch (and its test)
 should be deleted.
 """
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -16,8 +12,7 @@ from tf_slim.layers import utils as slim_utils
 
 from nets import inception_v3  # pylint: disable=unused-import  (applies the patches)
 from nets import slim_compat
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from nets_test import testing
 
 
 class PatchesStillNeededTest(tf.test.TestCase):
@@ -140,8 +135,7 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
               'assert tf.__internal__.tf2.enabled()\n'
               'assert not hasattr(ops, "Tensor")\n'
               'print("OK")\n')
-    result = subprocess.run([sys.executable, '-c', script], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = testing.run_python(['-c', script])
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     self.assertIn('OK', result.stdout)
 

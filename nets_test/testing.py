@@ -1,12 +1,63 @@
-"""Helpers shared by the tests: build the network, write slim-style checkpoints."""
+"""Helpers shared by the tests: build the network, write slim-style
+checkpoints, run the tools in a subprocess as a user's shell would."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception_v3
+from nets import preprocessing
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Long enough for a tool that builds and runs the full network on 2 busy cores.
+SUBPROCESS_TIMEOUT_S = 600
+
+
+def user_env(**overrides):
+  """os.environ as a user's shell has it: TF_CPP_MIN_LOG_LEVEL unset.
+
+  The tools must keep TensorFlow's C++ start-up lines off stderr themselves.
+  """
+  env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+  env.update(overrides)
+  return env
+
+
+def run_python(args, env=None, timeout=SUBPROCESS_TIMEOUT_S, **kwargs):
+  """`python args` in the repository root; returns the CompletedProcess."""
+  return subprocess.run([sys.executable] + list(args), cwd=REPO_ROOT,
+                        env=user_env() if env is None else env,
+                        capture_output=True, text=True, timeout=timeout,
+                        **kwargs)
+
+
+def run_tool(tool, *args, prelude='', env=None, timeout=SUBPROCESS_TIMEOUT_S):
+  """Runs a tool as a user would: (exit status, stdout, non-empty stderr lines).
+
+  Args:
+    tool: a module ('nets.classify') or a script in the root ('benchmark.py').
+    *args: its command-line arguments.
+    prelude: Python run first in the same process (e.g. to hide a package).
+    env: the environment; default `user_env()`.
+    timeout: seconds.
+  """
+  if prelude:
+    run = ('runpy.run_path(%r, run_name="__main__")' % tool
+           if tool.endswith('.py') else
+           'runpy.run_module(%r, run_name="__main__", alter_sys=True)' % tool)
+    command = ['-c', 'import runpy, sys\n%s\nsys.argv[1:] = %r\n%s' % (
+        prelude, list(args), run)]
+  elif tool.endswith('.py'):
+    command = [tool] + list(args)
+  else:
+    command = ['-m', tool] + list(args)
+  proc = run_python(command, env=env, timeout=timeout)
+  stderr = [line for line in proc.stderr.splitlines() if line.strip()]
+  return proc.returncode, proc.stdout, stderr
 
 
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
@@ -70,3 +121,41 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
       os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
       saver.save(sess, path, write_meta_graph=False)
   return values
+
+
+def softmax(logits):
+  e = np.exp(logits - logits.max(axis=1, keepdims=True))
+  return e / e.sum(axis=1, keepdims=True)
+
+
+def session_outputs(values, num_classes, size, images, encoded_images=()):
+  """Logits of the model with `values` assigned directly (no nets.checkpoints).
+
+  Args:
+    values: {variable name: value}, as `testing.write_checkpoint` returns.
+    num_classes: classifier width.
+    size: input height and width.
+    images: float32 [batch, size, size, 3].
+    encoded_images: encoded image files, decoded and preprocessed with
+      `nets.preprocessing` and run as one batch.
+
+  Returns:
+    (logits of `images`, logits of the `encoded_images` batch or None).
+  """
+  with tf.Graph().as_default():
+    batch = tf.placeholder(tf.float32, [None, size, size, 3])
+    logits, _ = build_classifier(batch, num_classes=num_classes,
+                                         create_aux_logits=False)
+    encoded = tf.placeholder(tf.string, [])
+    decoded = preprocessing.decode_and_preprocess(encoded, size, size)
+    variables = tf.global_variables()
+    with tf.Session() as sess:
+      sess.run([v.initializer for v in variables],
+               {v.initializer.inputs[1]: values[v.op.name] for v in variables})
+      from_images = sess.run(logits, {batch: images})
+      from_bytes = None
+      if encoded_images:
+        decoded_batch = [sess.run(decoded, {encoded: e})
+                         for e in encoded_images]
+        from_bytes = sess.run(logits, {batch: decoded_batch})
+  return from_images, from_bytes

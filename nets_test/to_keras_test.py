@@ -15,7 +15,6 @@ import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
 from nets import to_keras
-from nets_test import checkpoint_testing
 from nets_test import testing
 
 FIRST_CONV = 'InceptionV3/Conv2d_1a_3x3'
@@ -61,7 +60,7 @@ def _keras(weights, include_top=True, **kwargs):
 
 def _run_cli(*args):
   """(exit status, stdout, stderr lines) of `python -m nets.to_keras args`."""
-  return checkpoint_testing.run_cli('nets.to_keras', *args)
+  return testing.run_tool('nets.to_keras', *args)
 
 
 class ToKerasReleasedHeadTest(tf.test.TestCase):

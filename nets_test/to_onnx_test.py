@@ -18,7 +18,6 @@ import tensorflow.compat.v1 as tf
 
 from nets import export
 from nets import to_onnx
-from nets_test import checkpoint_testing
 from nets_test import testing
 
 HAVE_EXTRA = all(importlib.util.find_spec(m) for m in ('tf2onnx',
@@ -46,7 +45,7 @@ def _slim_outputs(checkpoint_path, images, num_classes=1001):
 
 def _run_cli(args, prelude=''):
   """(exit status, stdout, stderr lines) of `python -m nets.to_onnx args`."""
-  return checkpoint_testing.run_cli('nets.to_onnx', *args, prelude=prelude)
+  return testing.run_tool('nets.to_onnx', *args, prelude=prelude)
 
 
 def _session(path):
