@@ -1,4 +1,11 @@
-"""What the command-line tools share: a quiet start-up and one-line errors.
+"""The command-line tools' contract, in one place.
+
+Every tool (`python -m nets.X`, `benchmark.py`): absl flags, the shared ones
+(`checkpoint_path`, `num_classes`, `image_size`, `moving_average_decay`,
+`overwrite`) spelled once here; `--help` exits 0 with only the help; bad
+input is one line `<tool>: error: <what>` and exit status 1 (130 on Ctrl-C),
+never a traceback; stray positional arguments are refused unless the tool
+takes some; an optional package that is missing says how to install it.
 
 TensorFlow 2.21 writes C++ start-up lines to stderr (oneDNN and CUDA notes,
 "All log messages before absl::InitializeLog()", a cuInit error on machines
@@ -20,7 +27,9 @@ traceback with it). TF_CPP_MIN_LOG_LEVEL=0 (asking for the logs) shows all.
 
 import atexit
 import contextlib
+import importlib
 import os
+import signal
 import sys
 import tempfile
 
@@ -54,6 +63,8 @@ def quiet_start_up():
   """Sets TF_CPP_MIN_LOG_LEVEL=2 (unless set) and hides stderr until `release()`."""
   global _hidden
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  # Ctrl-C while TensorFlow loads: one line, not an import traceback.
+  signal.signal(signal.SIGINT, lambda *_: fail('interrupted', 130))
   if _hidden is None and not _logs_wanted():
     _hidden = _hide_stderr()
     atexit.register(release, show=True)  # died early: show everything
@@ -99,12 +110,106 @@ def _program_name():
   return name
 
 
-def first_line(error):
-  return str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+# Lines of TensorFlow error messages that say where, not what.
+_TF_NOISE = ('Graph execution error', 'Detected at node', 'Node:',
+             'Original stack trace', 'Restoring from checkpoint failed',
+             'Unsuccessful TensorSliceReader', 'File ', '[[', 'Instructions')
+
+
+def reason(error):
+  """The informative first line of an error (TensorFlow's included)."""
+  message = getattr(error, 'message', None) or str(error)
+  for line in message.splitlines():
+    line = line.strip()
+    if line and not line.startswith(_TF_NOISE):
+      return line
+  return message.strip().splitlines()[0] if message.strip() else repr(error)
+
+
+# Kept for callers of the old name.
+first_line = reason
+
+
+class MissingDependencyError(ValueError):
+  """An optional package a feature needs is not installed."""
+
+
+def require(module, install):
+  """Imports an optional package, or says how to install it.
+
+  Args:
+    module: the module to import, e.g. 'tf2onnx'.
+    install: the command that installs it, e.g. "pip install -e '.[onnx]'".
+
+  Raises:
+    MissingDependencyError: if it cannot be imported.
+  """
+  try:
+    with quiet_native_stderr():
+      return importlib.import_module(module)
+  except ImportError as e:
+    raise MissingDependencyError('%s is not installed (%s): %s' % (
+        module, reason(e), install)) from e
+
+
+# --- Shared flags ---------------------------------------------------------------
+
+def define_shared_flags(*names, required=(), **defaults):
+  """Defines the flags every tool spells the same way.
+
+  Args:
+    *names: any of 'checkpoint_path', 'num_classes', 'image_size',
+      'moving_average_decay', 'overwrite'.
+    required: those of `names` the tool cannot run without.
+    **defaults: a default other than the usual one, e.g. num_classes=1000.
+  """
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from nets import inception_v3  # pylint: disable=g-import-not-at-top
+  definitions = {
+      'checkpoint_path': lambda default: flags.DEFINE_string(
+          'checkpoint_path', default,
+          'Slim Inception V3 checkpoint: a V1 file, a V2 prefix, or a '
+          'directory (its latest checkpoint).'),
+      'num_classes': lambda default: flags.DEFINE_integer(
+          'num_classes', default,
+          'Classes of the model (1001 for the released slim checkpoints)'
+          + ('' if default else "; default: the checkpoint's") + '.',
+          lower_bound=1),
+      'image_size': lambda default: flags.DEFINE_integer(
+          'image_size', default, 'Input height and width, at least %d.' %
+          inception_v3.MIN_IMAGE_SIZE, lower_bound=inception_v3.MIN_IMAGE_SIZE),
+      'moving_average_decay': lambda default: flags.DEFINE_float(
+          'moving_average_decay', default,
+          "Use the weights' ExponentialMovingAverage shadows (as slim's eval "
+          'does), e.g. 0.9999.'),
+      'overwrite': lambda default: flags.DEFINE_boolean(
+          'overwrite', default, 'Replace existing outputs.'),
+  }
+  usual = {'checkpoint_path': None, 'num_classes': None,
+           'image_size': inception_v3.default_image_size,
+           'moving_average_decay': None, 'overwrite': False}
+  unknown = set(names) - set(definitions) | set(defaults) - set(names)
+  if unknown:
+    raise ValueError('define_shared_flags: unknown or undeclared flags %s' %
+                     ', '.join(sorted(unknown)))
+  for name in names:
+    definitions[name](defaults.get(name, usual[name]))
+  if required:
+    flags.mark_flags_as_required(list(required))
+
+
+# --- Parsing and running ----------------------------------------------------------
+
+_HELP_FLAGS = ('--help', '-help', '--helpfull', '-helpfull', '--helpshort',
+               '-helpshort', '--helpxml', '-helpxml', '-h', '-?')
+
+
+def _asked_for_help(argv):
+  return any(arg in _HELP_FLAGS for arg in argv[1:])
 
 
 def parse_flags(argv, on_parsed=None, program=None):
-  """absl flag parsing with a flag error as one line (no usage dump).
+  """absl flag parsing: a flag error as one line, --help as exit status 0.
 
   Args:
     argv: the command line.
@@ -116,7 +221,12 @@ def parse_flags(argv, on_parsed=None, program=None):
   try:
     argv = flags.FLAGS(argv)
   except flags.Error as e:
-    fail(first_line(e).removeprefix('ERROR:: '), program=program)
+    fail(reason(e).removeprefix('ERROR:: '), program=program)
+  except SystemExit as e:  # absl's help flags print the help, then exit 1.
+    if e.code and _asked_for_help(argv):
+      release()
+      sys.exit(0)
+    raise
   if on_parsed is not None:
     on_parsed()
   # absl's TensorFlow init callback counts the GPUs next, and CUDA complains
@@ -128,13 +238,17 @@ def parse_flags(argv, on_parsed=None, program=None):
   return argv
 
 
-def run(main, define_flags=None, errors=(ValueError, OSError)):
+def run(main, define_flags=None, errors=(ValueError, OSError),
+        positional_args=False, program=None):
   """Runs `main(argv)` as a command: absl flags, quiet logs, one-line errors.
 
   Args:
     main: function(argv) -> exit status (None means 0).
     define_flags: optional function that defines the tool's absl flags.
     errors: exception types reported as one line and exit status 1.
+    positional_args: whether the tool takes arguments besides flags (else
+      any is refused).
+    program: the name errors start with; default: the running script's.
   """
   import warnings  # pylint: disable=g-import-not-at-top
   from absl import app  # pylint: disable=g-import-not-at-top
@@ -145,12 +259,16 @@ def run(main, define_flags=None, errors=(ValueError, OSError)):
     define_flags()
 
   def checked_main(argv):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if len(argv) > 1 and not positional_args:
+      fail('unexpected arguments: %s' % ' '.join(argv[1:]), program=program)
     try:
       status = main(argv)
-    except errors as e:
-      fail(first_line(e))
+    except errors + (tf.errors.OpError,) as e:
+      fail(reason(e), program=program)
     except KeyboardInterrupt:
-      fail('interrupted', 130)
+      fail('interrupted', 130, program=program)
     sys.exit(status or 0)
 
-  app.run(checked_main, flags_parser=parse_flags)
+  app.run(checked_main,
+          flags_parser=lambda argv: parse_flags(argv, program=program))

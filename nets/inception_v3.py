@@ -36,6 +36,8 @@ ENDPOINTS = (
     'Conv2d_3b_1x1', 'Conv2d_4a_3x3', 'MaxPool_5a_3x3', 'Mixed_5b',
     'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d',
     'Mixed_6e', 'Mixed_7a', 'Mixed_7b', 'Mixed_7c')
+# The smallest input the stem's VALID convolutions and pools leave a map for.
+MIN_IMAGE_SIZE = 75
 
 
 def trunc_normal(stddev):

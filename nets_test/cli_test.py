@@ -81,6 +81,69 @@ class QuietStartUpTest(unittest.TestCase):
     self.assertTrue(stderr.endswith('error: No checkpoint at /x.\n'), stderr)
     self.assertEqual(stderr.count('\n'), 1, stderr)
 
+  def testHelpExitsZeroWithOnlyTheHelp(self):
+    for flag in ('--help', '--helpfull'):
+      rc, stderr = _run("""
+          \"\"\"The tool's docstring.\"\"\"
+          from absl import flags
+          cli.quiet_start_up()
+          os.write(2, b'native start-up noise\\n')
+          def define():
+            flags.DEFINE_integer('count', 1, 'How many.')
+          sys.argv[1:] = [%r]
+          cli.run(lambda argv: 0, define)
+          """ % flag)
+      self.assertEqual((rc, stderr), (0, ''), flag)
+
+  def testStrayArgumentsAreRefusedUnlessTaken(self):
+    body = """
+        cli.quiet_start_up()
+        sys.argv[1:] = ['stray']
+        cli.run(lambda argv: print('ARGS', argv[1:]), positional_args=%s)
+        """
+    rc, stderr = _run(body % False)
+    self.assertEqual(rc, 1)
+    self.assertRegex(stderr, r'^\S+: error: unexpected arguments: stray\n$')
+    rc, stderr = _run(body % True)
+    self.assertEqual((rc, stderr), (0, ''))
+
+  def testMissingOptionalPackageSaysHowToInstallIt(self):
+    rc, stderr = _run("""
+        cli.quiet_start_up()
+        def main(argv):
+          cli.require('no_such_package_here', "pip install -e '.[onnx]'")
+        cli.run(main)
+        """)
+    self.assertEqual(rc, 1)
+    self.assertRegex(stderr, r"error: no_such_package_here is not installed "
+                     r"\(.*\): pip install -e '\.\[onnx\]'\n$")
+
+  def testTensorFlowErrorsAreTheirInformativeLine(self):
+    rc, stderr = _run("""
+        cli.quiet_start_up()
+        def main(argv):
+          import tensorflow as tf
+          raise tf.errors.NotFoundError(
+              None, None, 'Graph execution error:\\n\\nDetected at node x\\n'
+              'Key foo not found in checkpoint\\n[[node x]]')
+        cli.run(main)
+        """)
+    self.assertEqual(rc, 1)
+    self.assertTrue(stderr.endswith('error: Key foo not found in checkpoint\n'),
+                    stderr)
+    self.assertEqual(stderr.count('\n'), 1, stderr)
+
+  def testCtrlCIsOneLineAndStatus130(self):
+    rc, stderr = _run("""
+        import signal
+        cli.quiet_start_up()
+        def main(argv):
+          os.kill(os.getpid(), signal.SIGINT)
+        cli.run(main)
+        """)
+    self.assertEqual(rc, 130)
+    self.assertRegex(stderr, r'^\S+: error: interrupted\n$')
+
 
 if __name__ == '__main__':
   unittest.main()

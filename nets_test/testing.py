@@ -60,6 +60,40 @@ def run_tool(tool, *args, prelude='', env=None, timeout=SUBPROCESS_TIMEOUT_S):
   return proc.returncode, proc.stdout, stderr
 
 
+def in_small_filesystem(directory, command, size='256k', read_only=False):
+  """`command` (a list) run with a fresh tmpfs of `size` mounted on `directory`.
+
+  The mount lives in a user and mount namespace of its own (unshare -rm), so
+  it needs no privileges and vanishes with the command: a full disk or a
+  read-only folder on demand. See `can_mount_tmpfs`.
+  """
+  options = 'ro' if read_only else 'size=%s' % size
+  script = 'mount -t tmpfs -o %s tmpfs "$0" && exec "$@"' % options
+  return ['unshare', '-rm', 'sh', '-c', script, directory] + list(command)
+
+
+_CAN_MOUNT = []
+
+
+def can_mount_tmpfs():
+  """Whether `in_small_filesystem` works on this machine (checked once)."""
+  if not _CAN_MOUNT:
+    probe = os.path.join('/tmp', 'nets-tmpfs-probe-%d' % os.getpid())
+    os.makedirs(probe, exist_ok=True)
+    try:
+      result = subprocess.run(in_small_filesystem(probe, ['true']),
+                              capture_output=True, timeout=60)
+      _CAN_MOUNT.append(result.returncode == 0)
+    except (OSError, subprocess.SubprocessError):
+      _CAN_MOUNT.append(False)
+    finally:
+      os.rmdir(probe)
+  return _CAN_MOUNT[0]
+
+
+NO_TMPFS = 'needs unshare -rm and tmpfs (a full disk on demand)'
+
+
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
   """inception_v3 under its arg_scope, as a user of the released checkpoint builds it."""
   with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
