@@ -36,11 +36,11 @@ if __name__ == '__main__':
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import checkpoint_hints
 from nets import inception_v3
 
-LOGITS_WEIGHTS = 'InceptionV3/Logits/Conv2d_1c_1x1/weights'
-HEAD_SCOPES = ('InceptionV3/Logits', 'InceptionV3/AuxLogits')
-EMA_SUFFIX = 'ExponentialMovingAverage'
+LOGITS_WEIGHTS = inception_v3.LOGITS_LAYER + '/weights'
+EMA_SUFFIX = checkpoint_hints.EMA_SUFFIX
 
 # Files in a directory that can be a V1 checkpoint: `x.ckpt`, `x.ckpt-123`.
 _V1_NAME = re.compile(r'\.ckpt(-\d+)?$')
@@ -101,6 +101,43 @@ def _v1_candidates(directory):
   return [prefix for _, prefix in found]
 
 
+def _is_checkpoint(prefix):
+  """Whether a V2 prefix (its .index) or a V1 file exists at `prefix`."""
+  return (tf.io.gfile.exists(prefix + '.index') or
+          (tf.io.gfile.exists(prefix) and not tf.io.gfile.isdir(prefix)))
+
+
+def _latest_in_state_file(directory):
+  """The latest checkpoint of `directory`'s `checkpoint` file, or None.
+
+  Unlike tf.train.latest_checkpoint, a stale entry is an error that names
+  it (and TensorFlow logs nothing).
+
+  Raises:
+    CheckpointNotFoundError: the state file names a checkpoint that is gone.
+    CheckpointReadError: the state file cannot be parsed.
+  """
+  state_file = os.path.join(directory, 'checkpoint')
+  if not tf.io.gfile.exists(state_file):
+    return None
+  try:
+    state = tf.train.get_checkpoint_state(directory)
+  except Exception as e:  # pylint: disable=broad-except (text_format errors)
+    raise CheckpointReadError('Cannot read the checkpoint state file %s (%s).'
+                              % (state_file, cli.reason(e))) from e
+  if state is None or not state.model_checkpoint_path:
+    return None
+  latest = state.model_checkpoint_path
+  if not os.path.isabs(latest):
+    latest = os.path.join(directory, latest)
+  if not _is_checkpoint(latest):
+    raise CheckpointNotFoundError(
+        'The checkpoint state file %s names %s, which does not exist '
+        '(deleted?): pass a checkpoint file or prefix, or fix the state file.'
+        % (state_file, state.model_checkpoint_path))
+  return latest
+
+
 def resolve_checkpoint_path(path):
   """The V1 file or V2 prefix that `path` names.
 
@@ -119,7 +156,7 @@ def resolve_checkpoint_path(path):
     raise CheckpointNotFoundError('No checkpoint path given.')
   path = os.path.expanduser(path)
   if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
+    latest = _latest_in_state_file(path)
     if latest:
       return latest
     candidates = _v1_candidates(path)
@@ -147,23 +184,10 @@ def checkpoint_format(resolved_path):
   return 'V2' if tf.io.gfile.exists(resolved_path + '.index') else 'V1'
 
 
-def tf_error_reason(error):
-  """The informative line of a TensorFlow error message (no stack traces)."""
-  skip = ('Graph execution error', 'Detected at node', 'Node:',
-          'Original stack trace', 'Restoring from checkpoint failed',
-          'Unsuccessful TensorSliceReader', 'File ', '[[', 'Instructions')
-  message = getattr(error, 'message', None) or str(error)
-  for line in message.splitlines():
-    line = line.strip()
-    if line and not line.startswith(skip):
-      return line
-  return message.strip().splitlines()[0] if message.strip() else repr(error)
-
-
 def _read_error(path, error):
   return CheckpointReadError(
       'Cannot read checkpoint %s: corrupt, truncated or not a TensorFlow '
-      'checkpoint (%s).' % (path, tf_error_reason(error)))
+      'checkpoint (%s).' % (path, cli.reason(error)))
 
 
 def open_checkpoint(path):
@@ -177,10 +201,42 @@ def open_checkpoint(path):
     CheckpointReadError: if the file is not a readable checkpoint.
   """
   resolved = resolve_checkpoint_path(path)
+  missing = _missing_data_files(resolved)
+  if missing:
+    raise CheckpointReadError(
+        'Checkpoint %s has its index (%s.index) but not its data: %s is '
+        'missing.' % (resolved, os.path.basename(resolved),
+                      ', '.join(os.path.basename(m) for m in missing)))
   try:
     return resolved, tf.train.load_checkpoint(resolved)
   except (tf.errors.OpError, ValueError, IndexError) as e:
     raise _read_error(resolved, e) from e
+
+
+def _missing_data_files(prefix):
+  """The `.data-K-of-N` files of a V2 checkpoint that are not there."""
+  if not tf.io.gfile.exists(prefix + '.index'):
+    return []
+  present = tf.io.gfile.glob(prefix + '.data-*-of-*')
+  counts = {int(m.group(1)) for m in map(re.compile(
+      r'\.data-\d+-of-(\d+)$').search, present) if m} or {1}
+  expected = ['%s.data-%05d-of-%05d' % (prefix, k, n)
+              for n in sorted(counts) for k in range(n)]
+  return [name for name in expected if name not in present]
+
+
+def read_tensor(reader, name, path):
+  """reader.get_tensor(name), a truncated or corrupt file as one error.
+
+  Raises:
+    CheckpointReadError: if the tensor cannot be read.
+  """
+  try:
+    return reader.get_tensor(name)
+  except (tf.errors.OpError, ValueError, IndexError) as e:
+    raise CheckpointReadError(
+        'Cannot read checkpoint %s: %s is truncated or corrupt (%s).' %
+        (path, name, cli.reason(e))) from e
 
 
 def checkpoint_shapes(path):
@@ -200,16 +256,11 @@ def verify_checkpoint(path):
   """
   resolved, reader = open_checkpoint(path)
   for name in sorted(reader.get_variable_to_shape_map()):
-    try:
-      reader.get_tensor(name)
-    except (tf.errors.OpError, ValueError, IndexError) as e:
-      raise CheckpointReadError(
-          'Cannot read checkpoint %s: %s is truncated or corrupt (%s).' %
-          (resolved, name, tf_error_reason(e))) from e
+    read_tensor(reader, name, resolved)
   return resolved
 
 
-def infer_num_classes(shapes, scope='InceptionV3'):
+def infer_num_classes(shapes, scope=inception_v3.SCOPE):
   """Number of classes of the logits layer in `shapes`, or None.
 
   Args:
@@ -233,12 +284,43 @@ def num_classes_of(checkpoint_path, num_classes=None):
   """
   if num_classes is not None:
     return num_classes
-  found = infer_num_classes(checkpoint_shapes(checkpoint_path))
+  shapes = checkpoint_shapes(checkpoint_path)
+  check_is_inception_v3(checkpoint_path, shapes)
+  found = infer_num_classes(shapes)
   if found is None:
     raise CheckpointError(
         'Cannot infer the number of classes of %s (it has no %s): pass '
         'num_classes.' % (checkpoint_path, LOGITS_WEIGHTS))
   return found
+
+
+def check_is_inception_v3(checkpoint_path, shapes):
+  """Raises CheckpointError unless `shapes` holds an Inception V3."""
+  if not checkpoint_hints.is_inception_v3(shapes):
+    names = sorted(shapes)
+    raise CheckpointError(
+        'Checkpoint %s is not an Inception V3 checkpoint: it has no %s (its '
+        '%d tensors start with %s).' % (
+            checkpoint_path, checkpoint_hints.FIRST_LAYER_WEIGHTS, len(names),
+            names[0] if names else '-'))
+
+
+def resolve(checkpoint_path, num_classes=None):
+  """The checkpoint a tool was given, and the model's number of classes.
+
+  Args:
+    checkpoint_path: a V1 file, a V2 prefix or a directory.
+    num_classes: the classes asked for; None: the checkpoint's.
+
+  Returns:
+    (resolved path, num_classes).
+
+  Raises:
+    CheckpointError: no readable Inception V3 checkpoint, or no logits
+      layer to count the classes of.
+  """
+  path = resolve_checkpoint_path(checkpoint_path)
+  return path, num_classes_of(path, num_classes)
 
 
 def build_inference_model(images, num_classes, create_aux_logits=False,
@@ -341,194 +423,11 @@ def compare(var_map, shapes, dtypes=None):
   return missing, mismatched
 
 
-def _scope_of(name):
-  return name.split('/', 1)[0]
-
-
-def _hint_classes(mismatched, scope):
-  """1000 vs 1001 classes (or any other class count) in the logits layers."""
-  heads = ('/Logits/Conv2d_1c_1x1/', '/AuxLogits/Conv2d_2b_1x1/')
-  for name, model, ckpt in mismatched:
-    if (any(h in name for h in heads) and isinstance(model, list) and
-        len(model) == len(ckpt) and model[:-1] == ckpt[:-1]):
-      mine, theirs = model[-1], ckpt[-1]
-      exclude = '%s/Logits,%s/AuxLogits' % (scope, scope)
-      background = ''
-      if theirs == mine + 1:
-        background = (' The released slim checkpoints have 1001 classes, '
-                      'index 0 being "background".')
-      return (
-          'the checkpoint has %d classes, the model %d: use num_classes=%d, '
-          'or exclude %s to fine-tune' % (theirs, mine, theirs, exclude),
-          'The checkpoint has %d classes and the model %d.%s To use the '
-          "checkpoint's classifier, build the model with num_classes=%d. To "
-          'fine-tune on your own classes, restore everything but the heads: '
-          "exclude_scopes='%s' (slim's --checkpoint_exclude_scopes)." %
-          (theirs, mine, background, theirs, exclude))
-  return None
-
-
-def _hint_aux_size(missing, shapes, scope):
-  """An aux head whose kernel shrank because the input is not 299x299."""
-  pattern = re.compile(r'/AuxLogits/(Conv2d_2a_\d+x\d+)/')
-  for name, _ in missing:
-    match = pattern.search(name)
-    theirs = sorted({m.group(1) for m in map(pattern.search, shapes) if m})
-    if not match or match.group(1) in theirs:
-      continue
-    where = ('the checkpoint has %s' % ', '.join(theirs)) if theirs else (
-        'the checkpoint has no such layer')
-    return (
-        'the aux head was built for a non-299 input (%s, %s): use '
-        'create_aux_logits=False or exclude %s/AuxLogits' %
-        (match.group(1), where, scope),
-        "The model's auxiliary head has %s but %s: its kernel shrinks to the "
-        'feature map for inputs smaller than 299x299, which renames the '
-        'layer. The aux head only matters for training: build the model with '
-        "create_aux_logits=False, or exclude_scopes='%s/AuxLogits', or build "
-        'it for 299x299 (or unknown height and width) inputs.' %
-        (match.group(1), where, scope))
-  return None
-
-
-def _hint_no_arg_scope(missing, shapes):
-  """Conv biases where the checkpoint has BatchNorm: no inception_v3_arg_scope."""
-  for name, _ in missing:
-    if name.endswith('/biases'):
-      layer = name[:-len('biases')]
-      if layer + 'BatchNorm/beta' in shapes or (
-          layer + 'BatchNorm/moving_mean' in shapes):
-        return (
-            'the model was built without inception_v3_arg_scope() (conv '
-            'biases instead of BatchNorm)',
-            'The model has convolution biases where the checkpoint has '
-            'BatchNorm (e.g. %s vs %sBatchNorm/beta): it was built without '
-            'inception_v3_arg_scope(). Build it under '
-            '`with slim.arg_scope(inception_v3.inception_v3_arg_scope()):`.'
-            % (name, layer))
-  return None
-
-
-def _hint_batch_norm_variant(missing, shapes):
-  """BatchNorm in the model but biases (or gamma) missing in the checkpoint."""
-  for name, _ in missing:
-    if name.endswith('/BatchNorm/gamma'):
-      return (
-          'the model has BatchNorm gamma (batch_norm_scale=True), the '
-          'checkpoint has none',
-          'The model has BatchNorm scale variables (%s) the checkpoint lacks:'
-          ' the released checkpoints have none; keep '
-          'inception_v3_arg_scope(batch_norm_scale=False).' % name)
-    if name.endswith('/BatchNorm/beta'):
-      layer = name[:-len('BatchNorm/beta')]
-      if layer + 'biases' in shapes:
-        return (
-            'the checkpoint has conv biases instead of BatchNorm: build the '
-            'model with inception_v3_arg_scope(use_batch_norm=False)',
-            'The checkpoint has convolution biases where the model has '
-            'BatchNorm (%sbiases): it comes from a model without BatchNorm; '
-            'build the model with inception_v3_arg_scope(use_batch_norm='
-            'False).' % layer)
-  return None
-
-
-def _hint_scope(var_map, missing, shapes):
-  """Nothing matches: another scope, or not an Inception V3 checkpoint."""
-  if len(missing) != len(var_map) or not shapes:
-    return None
-  model_scopes = collections.Counter(_scope_of(n) for n in var_map)
-  ckpt_scopes = collections.Counter(_scope_of(n) for n in shapes)
-  mine = model_scopes.most_common(1)[0][0]
-  theirs = ckpt_scopes.most_common(1)[0][0]
-  if mine != theirs:
-    return (
-        "none of the model's variables is in the checkpoint (scope %s vs %s)"
-        % (mine, theirs),
-        "None of the model's variables is in the checkpoint: the model's "
-        "names start with '%s/', the checkpoint's with '%s/'. Build the model "
-        'under the same scope, or pass var_list as a dict {checkpoint name: '
-        'variable}.' % (mine, theirs))
-  return None
-
-
-def _hint_moving_averages(var_map, missing):
-  """Some EMA shadows present, some not."""
-  shadows = [n for n in var_map if n.endswith('/' + EMA_SUFFIX)]
-  absent = [n for n, _ in missing if n.endswith('/' + EMA_SUFFIX)]
-  if shadows and absent:
-    return (
-        'the checkpoint has moving averages for only %d of %d variables' %
-        (len(shadows) - len(absent), len(shadows)),
-        'With moving_average_decay every variable is restored from its '
-        'ExponentialMovingAverage shadow, as slim\'s eval does; the '
-        'checkpoint has them for only %d of %d variables.' %
-        (len(shadows) - len(absent), len(shadows)))
-  return None
-
-
-def _hint_depth(mismatched):
-  """Channel counts differ outside the heads: depth_multiplier/min_depth."""
-  for name, model, ckpt in mismatched:
-    if '/Logits/' not in name and isinstance(model, list) and model != ckpt:
-      return (
-          'channel depths differ (depth_multiplier or min_depth?)',
-          'Layers outside the classifier have other shapes than in the '
-          'checkpoint (e.g. %s): was the model built with another '
-          'depth_multiplier or min_depth?' % name)
-  return None
-
-
-def mismatch_hints(var_map, missing, mismatched, shapes):
-  """Probable causes of a mismatch, most specific first.
-
-  Returns:
-    A list of (short, long) explanations.
-  """
-  scope = collections.Counter(
-      _scope_of(n) for n in var_map).most_common(1)[0][0]
-  hints = [
-      _hint_scope(var_map, missing, shapes),
-      _hint_classes(mismatched, scope),
-      _hint_aux_size(missing, shapes, scope),
-      _hint_no_arg_scope(missing, shapes),
-      _hint_batch_norm_variant(missing, shapes),
-      _hint_moving_averages(var_map, missing),
-  ]
-  hints = [h for h in hints if h]
-  if not any(hints):
-    hints = [h for h in [_hint_depth(mismatched)] if h]
-  return hints
-
-
-def _plural(n, word):
-  return '%d %s%s' % (n, word, '' if n == 1 else 's')
-
-
 def mismatch_error(path, var_map, missing, mismatched, shapes):
   """A CheckpointMismatchError listing everything that does not match."""
-  problems = []
-  if mismatched:
-    problems.append('%s with another shape' % _plural(len(mismatched),
-                                                      'variable'))
-  if missing:
-    problems.append('%s missing' % _plural(len(missing), 'variable'))
-  hints = mismatch_hints(var_map, missing, mismatched, shapes)
-  summary = 'Checkpoint %s does not match the model: %s' % (
-      path, ', '.join(problems))
-  summary += ('; probably %s.' % hints[0][0]) if hints else '.'
-  lines = []
-  if hints:
-    lines.append('Probable cause%s:' % ('s' if len(hints) > 1 else ''))
-    lines.extend('  - ' + long for _, long in hints)
-  if mismatched:
-    lines.append('Different in the checkpoint (%d; model vs checkpoint):' %
-                 len(mismatched))
-    lines.extend('  %s: %s vs %s' % m for m in mismatched)
-  if missing:
-    lines.append('Missing from the checkpoint (%d):' % len(missing))
-    lines.extend('  %s %s' % m for m in missing)
-  return CheckpointMismatchError(summary, '\n'.join(lines), missing,
-                                 mismatched, hints)
+  summary, details, hints = checkpoint_hints.explain(
+      path, list(var_map), missing, mismatched, shapes)
+  return CheckpointMismatchError(summary, details, missing, mismatched, hints)
 
 
 def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
@@ -610,7 +509,7 @@ def _group(name):
 
 def inspect(checkpoint_path, num_classes=None, image_size=299,
             exclude_scopes=(), moving_average_decay=None, out=sys.stdout):
-  """Prints how the checkpoint matches the model; True when it restores.
+  """Prints how the checkpoint matches the model, block by block.
 
   Args:
     checkpoint_path: see `resolve_checkpoint_path`.
@@ -622,18 +521,22 @@ def inspect(checkpoint_path, num_classes=None, image_size=299,
 
   Raises:
     CheckpointNotFoundError, CheckpointReadError, MovingAveragesNotFoundError.
+    CheckpointError: not an Inception V3 checkpoint.
+    CheckpointMismatchError: after printing the details, when it does not
+      restore.
   """
   resolved = verify_checkpoint(checkpoint_path)
   shapes = checkpoint_shapes(resolved)
+  check_is_inception_v3(resolved, shapes)
   write = lambda s='': print(s, file=out)
   write('Checkpoint: %s (%s, %d tensors)' % (
       resolved, checkpoint_format(resolved), len(shapes)))
   if num_classes is None:
     num_classes = infer_num_classes(shapes)
     if num_classes is None:
-      num_classes = 1001
-      write('Classes: 1001 (not inferred: no %s in the checkpoint)' %
-            LOGITS_WEIGHTS)
+      num_classes = inception_v3.RELEASED_NUM_CLASSES
+      write('Classes: %d (not inferred: no %s in the checkpoint)' %
+            (num_classes, LOGITS_WEIGHTS))
     else:
       write('Classes: %d (inferred from %s)' % (num_classes, LOGITS_WEIGHTS))
   else:
@@ -671,36 +574,25 @@ def inspect(checkpoint_path, num_classes=None, image_size=299,
           (len(unused), shown))
   if error:
     write()
-    write(str(error))
-    print(error.summary, file=sys.stderr)
-    return False
+    write(error.details)
+    raise error
   write('OK: all %d model variables restore cleanly.' % len(var_map))
-  return True
 
 
 def main(argv):
   del argv  # Unused.
   from absl import flags  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
-  ok = inspect(f.checkpoint_path, f.num_classes, f.image_size,
-               f.exclude_scopes, f.moving_average_decay)
-  return 0 if ok else 1
+  inspect(f.checkpoint_path, f.num_classes, f.image_size, f.exclude_scopes,
+          f.moving_average_decay)
 
 
 def _define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('checkpoint_path', None,
-                      'V1 checkpoint file, V2 prefix or directory.')
-  flags.DEFINE_integer('num_classes', None,
-                       'Classes of the model; default: from the checkpoint.',
-                       lower_bound=1)
-  flags.DEFINE_integer('image_size', 299, 'Input size of the model.',
-                       lower_bound=75)
+  cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
+                          'moving_average_decay', required=['checkpoint_path'])
   flags.DEFINE_list('exclude_scopes', [],
                     'Comma-separated variable scopes not to check.')
-  flags.DEFINE_float('moving_average_decay', None,
-                     'Check the ExponentialMovingAverage shadows instead.')
-  flags.mark_flag_as_required('checkpoint_path')
 
 
 if __name__ == '__main__':

@@ -13,10 +13,11 @@ The frozen GraphDef is what slim's export_inference_graph + freeze_graph
 produce: placeholder `input` float32 [batch, size, size, 3], outputs
 `InceptionV3/Logits/SpatialSqueeze` and `InceptionV3/Predictions/Reshape_1`.
 
-Outputs are built in a temporary sibling and then renamed into place, so an
-interrupted export leaves nothing half-written; an existing non-empty output
-is refused unless `overwrite`, and then removed only once the new one is in
-place.
+Outputs are written through `nets.outputs`: built under a temporary name
+next to the target and renamed into place, so an interrupted export leaves
+nothing half-written; an existing output (or one that appears while the
+export runs) is refused unless `overwrite`, and then replaced only once the
+new one is whole.
 
 Command line:
 
@@ -27,9 +28,6 @@ Command line:
 
 import contextlib
 import os
-import shutil
-import tempfile
-import uuid
 
 from nets import cli
 
@@ -39,18 +37,18 @@ if __name__ == '__main__':
 import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
+from nets import inception_v3
 from nets import inference
+from nets import outputs
 from nets import preprocessing
 
-INPUT_NAME = 'input'
 BYTES_INPUT_NAME = 'image_bytes'
-LOGITS_NODE = 'InceptionV3/Logits/SpatialSqueeze'
-PREDICTIONS_NODE = 'InceptionV3/Predictions/Reshape_1'
 BYTES_SIGNATURE = 'serving_bytes'
+_SAVED_MODEL_ENTRIES = ('saved_model.pb', 'variables', 'assets')
 
 
 class ExportError(ValueError):
-  """An output path that exists (without overwrite) or cannot be used."""
+  """Outputs that cannot be used together (see also outputs.OutputError)."""
 
 
 def _model_outputs(images, num_classes, **kwargs):
@@ -67,7 +65,7 @@ def _freeze(sess):
   (session + NumPy + GraphDef, ~330 MB for Inception V3).
   """
   return tf.graph_util.convert_variables_to_constants(
-      sess, sess.graph.as_graph_def(), [LOGITS_NODE, PREDICTIONS_NODE])
+      sess, sess.graph.as_graph_def(), [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
 
 
 def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
@@ -85,7 +83,7 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
 
   Returns:
     tf.GraphDef with placeholder `input` (float32 [None, size, size, 3], in
-    [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE.
+    [-1, 1]) and outputs inception_v3.LOGITS_OP and inception_v3.PREDICTIONS_OP.
 
   Raises:
     checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
@@ -94,11 +92,10 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
   if optimize:
     return inference.optimized_graph_def(checkpoint_path, num_classes,
                                          image_size, moving_average_decay)
-  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  num_classes = checkpoints.num_classes_of(path, num_classes)
+  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
-                            name=INPUT_NAME)
+                            name=inception_v3.INPUT_NAME)
     _model_outputs(images, num_classes)
     restore = checkpoints.restore_fn(
         path, moving_average_decay=moving_average_decay)
@@ -110,7 +107,7 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
 def _serving_graph(num_classes, image_size):
   """Builds both signatures' towers (shared variables) in the default graph."""
   size = image_size
-  images = tf.placeholder(tf.float32, [None, size, size, 3], name=INPUT_NAME)
+  images = tf.placeholder(tf.float32, [None, size, size, 3], name=inception_v3.INPUT_NAME)
   outputs = _model_outputs(images, num_classes)
   encoded = tf.placeholder(tf.string, [None], name=BYTES_INPUT_NAME)
   decoded = tf.map_fn(
@@ -127,67 +124,6 @@ def _serving_graph(num_classes, image_size):
           signatures.predict_signature_def({BYTES_INPUT_NAME: encoded},
                                            bytes_outputs),
   }
-
-
-# --- Writing outputs safely ---------------------------------------------------
-
-def _is_empty_dir(path):
-  return (os.path.isdir(path) and not os.path.islink(path) and
-          not os.listdir(path))
-
-
-def check_output(path, overwrite, want_dir):
-  """Refuses an existing non-empty output (or the wrong kind) up front.
-
-  Raises:
-    ExportError: if `path` exists and may not be replaced.
-  """
-  if not os.path.lexists(path) or (want_dir and _is_empty_dir(path)):
-    return
-  if os.path.isdir(path) and not want_dir:
-    raise ExportError('%s is a directory; give a file name.' % path)
-  if not overwrite:
-    what = 'a non-empty directory' if os.path.isdir(path) else 'a file'
-    raise ExportError('%s exists (%s); pass --overwrite to replace it.' %
-                      (path, what))
-
-
-@contextlib.contextmanager
-def _staging(target):
-  """A temporary directory next to `target` (same file system), removed after."""
-  target = os.path.abspath(target)
-  parent = os.path.dirname(target)
-  os.makedirs(parent, exist_ok=True)
-  staging = tempfile.mkdtemp(dir=parent,
-                             prefix='.%s.tmp-' % os.path.basename(target))
-  try:
-    yield staging
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
-
-
-def _move_into_place(built, target):
-  """Renames `built` to `target`; an old target is deleted only afterwards."""
-  target = os.path.abspath(target)
-  old = None
-  if _is_empty_dir(target):
-    os.rmdir(target)
-  elif os.path.lexists(target):
-    if os.path.isfile(built) and not os.path.isdir(target):
-      os.replace(built, target)  # Atomic for a file.
-      return
-    old = '%s.old-%s' % (target, uuid.uuid4().hex[:8])
-    os.rename(target, old)
-  try:
-    os.rename(built, target)
-  except BaseException:
-    if old:
-      os.rename(old, target)
-    raise
-  if old and os.path.isdir(old) and not os.path.islink(old):
-    shutil.rmtree(old, ignore_errors=True)
-  elif old:
-    os.remove(old)
 
 
 def _write_graph_def(graph_def, path):
@@ -217,12 +153,13 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
     {'saved_model': path, 'frozen_graph': path or None}.
 
   Raises:
-    ExportError: if an output exists and `overwrite` is False.
+    outputs.OutputError: if an output exists (or appears meanwhile) and
+      `overwrite` is False, or cannot be written (full disk, read-only).
+    ExportError: if the frozen graph would land on a SavedModel file.
     checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
       does not match the model.
   """
-  output_dir = os.path.abspath(output_dir)
-  check_output(output_dir, overwrite, want_dir=True)
+  output_dir = outputs.check(output_dir, overwrite, directory=True)
   frozen_in_model = None
   if frozen_graph:
     frozen_graph = os.path.abspath(frozen_graph)
@@ -230,15 +167,13 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
     if relative == '.':
       raise ExportError('--frozen_graph must differ from --output_dir.')
     if not relative.startswith(os.pardir):
-      if relative.split(os.sep)[0] in ('saved_model.pb', 'variables',
-                                       'assets'):
+      if relative.split(os.sep)[0] in _SAVED_MODEL_ENTRIES:
         raise ExportError('--frozen_graph %s would overwrite a SavedModel '
                           'file.' % frozen_graph)
       frozen_in_model = relative
     else:
-      check_output(frozen_graph, overwrite, want_dir=False)
-  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  num_classes = checkpoints.num_classes_of(path, num_classes)
+      outputs.check(frozen_graph, overwrite)
+  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
 
   def frozen(sess):
     if optimize:
@@ -250,26 +185,27 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
     signature_map = _serving_graph(num_classes, image_size)
     restore = checkpoints.restore_fn(
         path, moving_average_decay=moving_average_decay)
-    with _staging(output_dir) as staging, tf.Session(graph=graph) as sess:
+    with contextlib.ExitStack() as stack:
+      # Entered first, left last: the SavedModel is in place before the
+      # frozen graph, and neither is unless both were written.
+      frozen_temp = None
+      if frozen_graph and not frozen_in_model:
+        frozen_temp = stack.enter_context(outputs.staged(frozen_graph,
+                                                         overwrite))
+      model_dir = stack.enter_context(
+          outputs.staged(output_dir, overwrite, directory=True))
+      sess = stack.enter_context(tf.Session(graph=graph))
       restore(sess)
-      model_dir = os.path.join(staging, 'saved_model')
       builder = tf.saved_model.Builder(model_dir)
       builder.add_meta_graph_and_variables(
           sess, [tf.saved_model.tag_constants.SERVING],
           signature_def_map=signature_map, strip_default_attrs=True)
       builder.save()
       if frozen_in_model:
-        inside = os.path.join(model_dir, frozen_in_model)
-        os.makedirs(os.path.dirname(inside), exist_ok=True)
-        _write_graph_def(frozen(sess), inside)
-      if frozen_graph and not frozen_in_model:
-        with _staging(frozen_graph) as frozen_staging:
-          staged = os.path.join(frozen_staging, 'frozen.pb')
-          _write_graph_def(frozen(sess), staged)
-          _move_into_place(model_dir, output_dir)
-          _move_into_place(staged, frozen_graph)
-      else:
-        _move_into_place(model_dir, output_dir)
+        frozen_temp = os.path.join(model_dir, frozen_in_model)
+        os.makedirs(os.path.dirname(frozen_temp), exist_ok=True)
+      if frozen_temp:
+        _write_graph_def(frozen(sess), frozen_temp)
   return {'saved_model': output_dir, 'frozen_graph': frozen_graph}
 
 
@@ -285,30 +221,24 @@ def main(argv):
   print('SavedModel: %s' % written['saved_model'])
   if written['frozen_graph']:
     print('Frozen graph: %s (input: %s, outputs: %s, %s)' % (
-        written['frozen_graph'], INPUT_NAME, LOGITS_NODE, PREDICTIONS_NODE))
+        written['frozen_graph'], inception_v3.INPUT_NAME,
+        inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP))
   return 0
 
 
 def _define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('checkpoint_path', None,
-                      'V1 checkpoint file, V2 prefix or directory.')
+  cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
+                          'moving_average_decay', 'overwrite',
+                          required=['checkpoint_path'])
   flags.DEFINE_string('output_dir', None, 'SavedModel directory to write.')
-  flags.DEFINE_integer('num_classes', None,
-                       'Classes of the model; default: from the checkpoint.',
-                       lower_bound=1)
-  flags.DEFINE_integer('image_size', 299, 'Input height and width.',
-                       lower_bound=75)
   flags.DEFINE_string('frozen_graph', None,
                       'Also write a frozen GraphDef (.pb) here.')
-  flags.DEFINE_boolean('overwrite', False, 'Replace existing outputs.')
-  flags.DEFINE_float('moving_average_decay', None,
-                     'Export the ExponentialMovingAverage shadows.')
   flags.DEFINE_boolean('optimize', False,
                        'Write the frozen graph with BatchNorm folded into '
                        'the convolutions (nets.inference; run it under '
                        'inference.session_config()).')
-  flags.mark_flags_as_required(['checkpoint_path', 'output_dir'])
+  flags.mark_flag_as_required('output_dir')
 
 
 if __name__ == '__main__':

@@ -39,6 +39,18 @@ ENDPOINTS = (
 # The smallest input the stem's VALID convolutions and pools leave a map for.
 MIN_IMAGE_SIZE = 75
 
+# Names the graph and the released checkpoints use, for every tool that
+# restores, exports or converts the network.
+SCOPE = 'InceptionV3'
+RELEASED_NUM_CLASSES = 1001  # inception_v3_2016_08_28: 0 is "background".
+LOGITS_LAYER = SCOPE + '/Logits/Conv2d_1c_1x1'
+AUX_LOGITS_SCOPE = SCOPE + '/AuxLogits'
+HEAD_SCOPES = (SCOPE + '/Logits', AUX_LOGITS_SCOPE)
+LOGITS_OP = SCOPE + '/Logits/SpatialSqueeze'
+PREDICTIONS_OP = SCOPE + '/Predictions/Reshape_1'
+# The placeholder of exported inference graphs (slim's export_inference_graph).
+INPUT_NAME = 'input'
+
 
 def trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
@@ -480,6 +492,7 @@ def inception_v3(inputs,
 
 
 inception_v3.default_image_size = 299
+default_image_size = inception_v3.default_image_size  # slim users read both
 
 
 def reduced_kernel_size_for_small_input(input_tensor, kernel_size):

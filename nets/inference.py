@@ -63,9 +63,6 @@ TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
 # cost 0.5-0.8 GB more peak memory, which at batch 32 puts the optimized
 # graph above the plain one (1.9-2.1 GiB against 1.29).
 MAX_BATCH_FOR_CONSTANTS = 16
-INPUT_NAME = 'input'
-LOGITS_NODE = 'InceptionV3/Logits/SpatialSqueeze'
-PREDICTIONS_NODE = 'InceptionV3/Predictions/Reshape_1'
 FOLDED_SCOPE = 'BatchNorm_folded'
 # Grappler passes turned off on CPU (everything but the remapper).
 _GRAPPLER_OFF = (
@@ -320,13 +317,15 @@ class CheckpointWeights(collections.abc.Mapping):
   once: each tensor is read when the graph needs it.
   """
 
-  def __init__(self, reader, names):
-    """Args: a tf.train.CheckpointReader; {variable name: checkpoint name}."""
+  def __init__(self, reader, names, path):
+    """Args: a tf.train.CheckpointReader; {variable name: checkpoint name};
+    the checkpoint's path (for errors)."""
     self._reader = reader
     self._names = names
+    self._path = path
 
   def __getitem__(self, name):
-    return self._reader.get_tensor(self._names[name])
+    return checkpoints.read_tensor(self._reader, self._names[name], self._path)
 
   def __iter__(self):
     return iter(self._names)
@@ -354,8 +353,7 @@ def checkpoint_weights(checkpoint_path, num_classes=None,
     checkpoints.CheckpointError: missing, unreadable or mismatching
       checkpoint.
   """
-  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  num_classes = checkpoints.num_classes_of(path, num_classes)
+  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [None, None, None, 3])
     checkpoints.build_inference_model(images, num_classes)
@@ -363,7 +361,7 @@ def checkpoint_weights(checkpoint_path, num_classes=None,
         path, moving_average_decay=moving_average_decay)
   _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)
   names = {var.op.name: name for name, var in restore.var_map.items()}
-  return CheckpointWeights(reader, names), num_classes
+  return CheckpointWeights(reader, names, restore.checkpoint_path), num_classes
 
 
 def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
@@ -383,12 +381,13 @@ def graph_def_from_weights(weights, num_classes, image_size=299):
   """Frozen GraphDef of the optimized float32 model on these weights.
 
   Returns:
-    tf.GraphDef with placeholder INPUT_NAME (float32 [None, size, size, 3],
-    in [-1, 1]) and outputs LOGITS_NODE and PREDICTIONS_NODE, nothing else.
+    tf.GraphDef with placeholder inception_v3.INPUT_NAME (float32 [None,
+    size, size, 3], in [-1, 1]) and outputs inception_v3.LOGITS_OP and
+    inception_v3.PREDICTIONS_OP, nothing else.
   """
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
-                            name=INPUT_NAME)
+                            name=inception_v3.INPUT_NAME)
     build_optimized_model(images, weights, num_classes)
   return graph.as_graph_def()
 

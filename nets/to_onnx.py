@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from nets import export
+from nets import outputs
 
 INPUT = 'input'
 OUTPUTS = (('logits', 'InceptionV3/Logits/SpatialSqueeze'),
@@ -165,7 +166,7 @@ def export_onnx(checkpoint_path, output, num_classes=None, image_size=299,
   _require('tf2onnx')
   if verify_output:
     _require('onnxruntime')
-  export.check_output(output, overwrite, want_dir=False)
+  outputs.check(output, overwrite)
   graph_def = export.frozen_graph_def(
       checkpoint_path, num_classes=num_classes, image_size=image_size,
       moving_average_decay=moving_average_decay)
@@ -173,7 +174,7 @@ def export_onnx(checkpoint_path, output, num_classes=None, image_size=299,
   report = []
   if verify_output:
     report = verify(graph_def, model_bytes, image_size)
-  export.check_output(output, overwrite, want_dir=False)
+  outputs.check(output, overwrite)
   _write_new(output, model_bytes)
   return report
 

@@ -350,6 +350,60 @@ class CheckpointsTest(tf.test.TestCase):
                                   'Cannot read checkpoint %s' % prefix):
         self.restore_and_read(fn)
 
+  def testIndexWithoutDataSaysTheDataFileIsMissing(self):
+    prefix = os.path.join(self.get_temp_dir(), 'no_data', 'model.ckpt')
+    os.makedirs(os.path.dirname(prefix))
+    shutil.copy(self.v2_path + '.index', prefix + '.index')
+    for path in (prefix, os.path.dirname(prefix)):
+      with self.assertRaisesRegex(
+          checkpoints.CheckpointReadError,
+          r'^Checkpoint %s has its index \(model\.ckpt\.index\) but not its '
+          r'data: model\.ckpt\.data-00000-of-00001 is missing\.$' % prefix):
+        checkpoints.open_checkpoint(path)
+
+  def testStaleStateFileNamesTheDeletedEntry(self):
+    directory = os.path.join(self.get_temp_dir(), 'stale')
+    os.makedirs(directory)
+    with open(os.path.join(directory, 'checkpoint'), 'w') as f:
+      f.write('model_checkpoint_path: "model.ckpt-5"\n'
+              'all_model_checkpoint_paths: "model.ckpt-5"\n')
+    with self.assertRaisesRegex(
+        checkpoints.CheckpointNotFoundError,
+        r'^The checkpoint state file %s names \S*model\.ckpt-5, which does not '
+        r'exist \(deleted\?\)' % os.path.join(directory, 'checkpoint')):
+      checkpoints.resolve_checkpoint_path(directory)
+    rc, out, err = testing.run_tool('nets.checkpoints',
+                                    '--checkpoint_path=' + directory)
+    self.assertEqual((rc, out), (1, ''))
+    self.assertLen(err, 1, msg=err)  # No TensorFlow ERROR lines before it.
+    self.assertRegex(err[0], r'^nets\.checkpoints: error: The checkpoint '
+                     r'state file \S+ names \S*model\.ckpt-5, which does not exist')
+
+  def testAnotherNetworkIsNotInceptionV3(self):
+    path = os.path.join(self.get_temp_dir(), 'vgg', 'model.ckpt')
+    with tf.Graph().as_default():
+      tf.Variable(tf.zeros([3, 3, 3, 8]), name='vgg_16/conv1/conv1_1/weights')
+      tf.Variable(tf.zeros([8, 10]), name='vgg_16/fc8/weights')
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        tf.train.Saver().save(sess, path, write_meta_graph=False)
+    message = (r'^Checkpoint %s is not an Inception V3 checkpoint: it has no '
+               r'Conv2d_1a_3x3/weights \(its 2 tensors start with '
+               r'vgg_16/conv1/conv1_1/weights\)\.$' % path)
+    with self.assertRaisesRegex(checkpoints.CheckpointError, message):
+      checkpoints.resolve(path)
+    with tf.Graph().as_default():
+      self.build(10, size=150, create_aux_logits=False)
+      with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
+        checkpoints.restore_fn(path)
+    self.assertIn('probably it is not an Inception V3 checkpoint (its '
+                  'variables are under vgg_16/)', cm.exception.summary)
+    rc, _, err = testing.run_tool('nets.checkpoints', '--checkpoint_path=' + path)
+    self.assertEqual(rc, 1)
+    self.assertLen(err, 1, msg=err)
+    self.assertRegex(err[0], 'nets.checkpoints: error: Checkpoint .* is not '
+                     'an Inception V3 checkpoint')
+
   # --- Command line ------------------------------------------------------------------
 
   def testCliCleanCheckpoint(self):
@@ -372,7 +426,19 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertIn('InceptionV3/Logits/Conv2d_1c_1x1/biases: [1001] vs [1000]',
                   out)
     self.assertLen(err, 1)
+    self.assertStartsWith(err[0], 'nets.checkpoints: error: Checkpoint %s does '
+                          'not match the model' % self.v2_path)
     self.assertIn('the checkpoint has 1000 classes, the model 1001', err[0])
+    self.assertNotIn('does not match the model', out)  # Said once, on stderr.
+
+  def testCliRefusesStrayArgumentsAndHelpExitsZero(self):
+    rc, out, err = testing.run_tool('nets.checkpoints', '--checkpoint_path=' +
+                                    self.v2_path, 'stray')
+    self.assertEqual((rc, out, err), (
+        1, '', ['nets.checkpoints: error: unexpected arguments: stray']))
+    rc, out, err = testing.run_tool('nets.checkpoints', '--help')
+    self.assertEqual((rc, err), (0, []))
+    self.assertIn('--checkpoint_path', out)
 
   def testCliBadFilesAreOneLine(self):
     garbage = os.path.join(self.get_temp_dir(), 'garbage.ckpt')

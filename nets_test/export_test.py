@@ -3,7 +3,10 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
+import unittest
 from unittest import mock
 
 import numpy as np
@@ -11,6 +14,8 @@ import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
 from nets import export
+from nets import inception_v3
+from nets import outputs
 from nets_test import testing
 
 SIZE = 160  # Not 299: exercises image_size, and runs faster.
@@ -80,8 +85,7 @@ class ExportTest(tf.test.TestCase):
 
   def assert_no_leftovers(self, parent):
     """No staging or backup directories next to the outputs."""
-    self.assertEqual([n for n in os.listdir(parent) if '.tmp-' in n or
-                      '.old-' in n], [])
+    self.assertEqual([n for n in os.listdir(parent) if '.partial-' in n], [])
 
   def testSavedModelAndFrozenGraphInFreshTf2Process(self):
     work = self.get_temp_dir()
@@ -128,15 +132,15 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(
         [d.size for d in ops['input'].attr['shape'].shape.dim],
         [-1, SIZE, SIZE, 3])
-    self.assertIn(export.LOGITS_NODE, ops)
-    self.assertIn(export.PREDICTIONS_NODE, ops)
+    self.assertIn(inception_v3.LOGITS_OP, ops)
+    self.assertIn(inception_v3.PREDICTIONS_OP, ops)
     variable_ops = ('VariableV2', 'VarHandleOp', 'ReadVariableOp')
     self.assertEqual([n for n in ops.values() if n.op in variable_ops], [])
     self.assertEqual([n for n in ops if 'AuxLogits' in n], [])
     with tf.Graph().as_default() as graph:
       tf.import_graph_def(graph_def, name='')
       with tf.Session(graph=graph) as sess:
-        got = sess.run(export.LOGITS_NODE + ':0', {'input:0': self.images})
+        got = sess.run(inception_v3.LOGITS_OP + ':0', {'input:0': self.images})
     want, _ = testing.session_outputs(self.values, 1001, SIZE,
                                                  self.images)
     self.assertAllClose(got, want, atol=1e-5, rtol=0)
@@ -148,13 +152,13 @@ class ExportTest(tf.test.TestCase):
     marker = os.path.join(out_dir, 'keep.txt')
     with open(marker, 'w') as f:
       f.write('mine')
-    with self.assertRaisesRegex(export.ExportError,
+    with self.assertRaisesRegex(outputs.OutputError,
                                 'taken exists .*--overwrite'):
       export.export(self.ckpt, out_dir)
     frozen = os.path.join(work, 'frozen.pb')
     with open(frozen, 'w') as f:
       f.write('mine')
-    with self.assertRaisesRegex(export.ExportError, 'frozen.pb exists'):
+    with self.assertRaisesRegex(outputs.OutputError, 'frozen.pb exists'):
       export.export(self.ckpt, os.path.join(work, 'new'), frozen_graph=frozen)
     with self.assertRaisesRegex(export.ExportError, 'would overwrite'):
       export.export(self.ckpt, out_dir, overwrite=True,
@@ -183,6 +187,65 @@ class ExportTest(tf.test.TestCase):
     self.assertFalse(os.path.exists(fresh))
     self.assertFalse(os.path.exists(frozen))
     self.assert_no_leftovers(work)
+
+  def testOutputThatAppearsMeanwhileIsKept(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'raced')
+    frozen = os.path.join(work, 'raced.pb')
+    real_freeze = export._freeze  # pylint: disable=protected-access
+
+    def another_export_lands_first(sess):
+      os.makedirs(out_dir)
+      with open(os.path.join(out_dir, 'saved_model.pb'), 'w') as f:
+        f.write('theirs')
+      return real_freeze(sess)
+
+    with mock.patch.object(export, '_freeze',
+                           side_effect=another_export_lands_first):
+      with self.assertRaisesRegex(outputs.OutputError,
+                                  'raced appeared while this ran'):
+        export.export(self.ckpt, out_dir, image_size=SIZE,
+                      frozen_graph=frozen)
+    self.assertEqual(os.listdir(out_dir), ['saved_model.pb'])
+    with open(os.path.join(out_dir, 'saved_model.pb')) as f:
+      self.assertEqual(f.read(), 'theirs')
+    self.assertFalse(os.path.exists(frozen))  # Neither output, not half.
+    self.assert_no_leftovers(work)
+
+  def testStaleTemporariesOfAKilledExportAreRemoved(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'after_kill')
+    killed = subprocess.Popen([sys.executable, '-c', 'import time; '
+                               'time.sleep(60)'])
+    stale = os.path.join(work, '.after_kill.partial-%s-%d-deadbeef' % (
+        outputs._host_tag(), killed.pid))  # pylint: disable=protected-access
+    os.makedirs(os.path.join(stale, 'variables'))
+    killed.kill()
+    killed.wait()
+    export.export(self.ckpt, out_dir, image_size=SIZE)
+    self.assertFalse(os.path.exists(stale))
+    self.assertCountEqual(os.listdir(out_dir), ['saved_model.pb', 'variables'])
+
+  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  def testCliFullDiskAndReadOnlyFolderAreOneLine(self):
+    mount = os.path.join(self.get_temp_dir(), 'small_disk')
+    os.makedirs(mount)
+    for read_only, text in ((False, r'cannot write %s/model: no space left '
+                             r'on device \(nothing was written\)$'),
+                            (True, r'cannot write the folder in %s: '
+                             r'read-only file system$')):
+      command = testing.in_small_filesystem(mount, [
+          sys.executable, '-m', 'nets.export', '--checkpoint_path=' + self.ckpt,
+          '--output_dir=' + os.path.join(mount, 'model'),
+          '--image_size=%d' % SIZE], size='2m', read_only=read_only)
+      result = subprocess.run(command, capture_output=True, text=True,
+                              cwd=testing.REPO_ROOT, env=testing.user_env(),
+                              timeout=600)
+      err = [line for line in result.stderr.splitlines() if line.strip()]
+      self.assertEqual(result.returncode, 1, msg=result.stderr[-2000:])
+      self.assertLen(err, 1, msg=err)
+      self.assertRegex(err[0], r'^nets\.export: error: ' + text % mount)
+    self.assertEqual(os.listdir(mount), [])
 
   def testMismatchingCheckpointWritesNothing(self):
     out_dir = os.path.join(self.get_temp_dir(), 'never')
@@ -214,7 +277,10 @@ class ExportTest(tf.test.TestCase):
         (['--checkpoint_path=' + self.ckpt, '--output_dir=' + taken],
          taken + ' exists (a non-empty directory); pass --overwrite'),
         (['--checkpoint_path=' + self.ckpt + '.nope', '--output_dir=' +
-          os.path.join(self.get_temp_dir(), 'x')], 'No checkpoint at')):
+          os.path.join(self.get_temp_dir(), 'x')], 'No checkpoint at'),
+        (['--checkpoint_path=' + self.ckpt, '--output_dir=' +
+          os.path.join(self.get_temp_dir(), 'y'), 'stray'],
+         'unexpected arguments: stray')):
       rc, _, err = testing.run_tool('nets.export', *args)
       self.assertEqual(rc, 1)
       self.assertLen(err, 1, msg=err)

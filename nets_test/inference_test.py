@@ -17,6 +17,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from nets import checkpoints
 from nets import classify
 from nets import export
+from nets import inception_v3
 from nets import inference
 from nets_test import testing
 
@@ -166,9 +167,9 @@ class OptimizedModelTest(tf.test.TestCase):
       images = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
       logits, end_points = inference.build_optimized_model(
           images, self.weights, NUM_CLASSES)
-      self.assertEqual(logits.op.name, inference.LOGITS_NODE)
+      self.assertEqual(logits.op.name, inception_v3.LOGITS_OP)
       self.assertEqual(end_points['Predictions'].op.name,
-                       inference.PREDICTIONS_NODE)
+                       inception_v3.PREDICTIONS_OP)
       self.assertEqual(logits.shape.as_list(), [None, NUM_CLASSES])
 
   def testWeightsThatDoNotFit(self):
@@ -201,8 +202,8 @@ class OptimizedModelTest(tf.test.TestCase):
       tf.import_graph_def(graph_def, name='')
       with tf.Session(graph=graph, config=inference.session_config()) as sess:
         logits, predictions = sess.run(
-            [inference.LOGITS_NODE + ':0', inference.PREDICTIONS_NODE + ':0'],
-            {inference.INPUT_NAME + ':0': self.images})
+            [inception_v3.LOGITS_OP + ':0', inception_v3.PREDICTIONS_OP + ':0'],
+            {inception_v3.INPUT_NAME + ':0': self.images})
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
     self.assertAllClose(predictions, self.plain_predictions, atol=1e-6)
 
@@ -241,8 +242,8 @@ class OptimizedModelTest(tf.test.TestCase):
     with tf.Graph().as_default() as graph:
       tf.import_graph_def(graph_def, name='')
       with tf.Session(graph=graph) as sess:
-        logits = sess.run(export.LOGITS_NODE + ':0',
-                          {export.INPUT_NAME + ':0': self.images})
+        logits = sess.run(inception_v3.LOGITS_OP + ':0',
+                          {inception_v3.INPUT_NAME + ':0': self.images})
     self.assertLess(inference.logits_error(logits, self.plain_logits), 1e-4)
 
     pixels = np.random.RandomState(2).randint(0, 256, (40, 50, 3), np.uint8)
