@@ -26,6 +26,10 @@ from nets import inference
 from nets import labels as labels_lib
 from nets import preprocessing
 
+class NonFiniteOutputError(ValueError):
+  """The model computed NaN or Inf: its weights are broken, not the image."""
+
+
 Prediction = collections.namedtuple('Prediction',
                                     ['index', 'probability', 'name'])
 
@@ -81,8 +85,7 @@ class Classifier(object):
       checkpoints.CheckpointError: missing, unreadable or mismatching
         checkpoint.
     """
-    path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-    num_classes = checkpoints.num_classes_of(path, num_classes)
+    path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
     self.num_classes = num_classes
     self._graph = tf.Graph()
     with self._graph.as_default():
@@ -115,10 +118,12 @@ class Classifier(object):
       ValueError: if the bytes are not an image TensorFlow can decode.
     """
     try:
-      return self._sess.run(self._probabilities, {self._encoded: encoded})
+      # libjpeg writes its own warnings (e.g. "Premature end of JPEG data")
+      # to stderr; the failure is reported as one line instead.
+      with cli.quiet_native_stderr(show_on_error=False):
+        return self._sess.run(self._probabilities, {self._encoded: encoded})
     except tf.errors.InvalidArgumentError as e:
-      raise ValueError('cannot decode the image (%s)' %
-                       checkpoints.tf_error_reason(e)) from e
+      raise ValueError('cannot decode the image (%s)' % cli.reason(e)) from e
 
   def close(self):
     self._sess.close()
@@ -145,9 +150,9 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
   Raises:
     checkpoints.CheckpointError, labels.LabelsError, ValueError (top_k out of
     range): before any image is read.
+    NonFiniteOutputError: when the model's outputs are NaN or Inf.
   """
-  path = checkpoints.resolve_checkpoint_path(checkpoint_path)
-  n = checkpoints.num_classes_of(path, num_classes)
+  path, n = checkpoints.resolve(checkpoint_path, num_classes)
   if not 1 <= top_k <= n:
     raise ValueError('top_k must be in [1, %d] (the classes of the model), '
                      'got %d.' % (n, top_k))
@@ -166,6 +171,11 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
         failures.append((image_path, str(reason)))
         print('Cannot classify %s: %s' % (image_path, reason), file=err)
         continue
+      if not np.all(np.isfinite(probabilities)):
+        raise NonFiniteOutputError(
+            'the model\'s outputs on %s are not finite (NaN or Inf): the '
+            'weights of checkpoint %s are probably not finite' % (
+                image_path, path))
       predictions = top_k_predictions(probabilities, top_k, names)
       results.append((image_path, predictions))
       print(format_predictions(image_path, predictions, n), file=out)
@@ -189,24 +199,16 @@ def main(argv):
 
 def _define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('checkpoint_path', None,
-                      'V1 checkpoint file, V2 prefix or directory.')
+  cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
+                          'moving_average_decay', required=['checkpoint_path'])
   flags.DEFINE_string('labels_file', None,
                       'Class names, one per line (1000 or 1001 lines).')
   flags.DEFINE_integer('top_k', 5, 'Classes printed per image.',
                        lower_bound=1)
-  flags.DEFINE_integer('num_classes', None,
-                       'Classes of the model; default: from the checkpoint.',
-                       lower_bound=1)
-  flags.DEFINE_integer('image_size', 299, 'Input height and width.',
-                       lower_bound=75)
-  flags.DEFINE_float('moving_average_decay', None,
-                     'Use the ExponentialMovingAverage shadows.')
   flags.DEFINE_boolean('optimize', False,
                        'Run the optimized graph of nets.inference (BatchNorm '
                        'folded into the convolutions, constant weights).')
-  flags.mark_flag_as_required('checkpoint_path')
 
 
 if __name__ == '__main__':
-  cli.run(main, _define_flags)
+  cli.run(main, _define_flags, positional_args=True)

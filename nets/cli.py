@@ -79,8 +79,14 @@ def release(show=False):
 
 
 @contextlib.contextmanager
-def quiet_native_stderr():
-  """Hides native stderr inside the block unless it raises (then shows it)."""
+def quiet_native_stderr(show_on_error=True):
+  """Hides native stderr inside the block.
+
+  Args:
+    show_on_error: replay what was hidden if the block raises (for errors
+      whose explanation is in the native lines); False drops it always (for
+      errors the caller reports itself, e.g. libjpeg's warnings).
+  """
   if _logs_wanted() or _hidden is not None:
     yield
     return
@@ -88,7 +94,7 @@ def quiet_native_stderr():
   try:
     yield
   except BaseException:
-    _restore_stderr(hidden, show=True)
+    _restore_stderr(hidden, show=show_on_error)
     raise
   _restore_stderr(hidden, show=False)
 

@@ -62,6 +62,9 @@ class ClassifyTest(tf.test.TestCase):
     cls.bad = os.path.join(cls.dir, 'bad.jpg')
     with open(cls.bad, 'w') as f:
       f.write('this is not a JPEG')
+    cls.truncated = os.path.join(cls.dir, 'truncated.jpg')
+    with open(cls.truncated, 'wb') as f:
+      f.write(jpeg[:len(jpeg) // 2])
     cls.labels = os.path.join(cls.dir, 'labels.txt')
     with open(cls.labels, 'w') as f:
       f.write('\n'.join('label %d' % i for i in range(1000)))
@@ -121,17 +124,45 @@ class ClassifyTest(tf.test.TestCase):
     with self.assertRaises(labels.LabelsError):
       classify.classify(self.ckpt, [self.bad], labels_file=short)
 
+  def testNonFiniteWeightsAreAnErrorNotAnAnswer(self):
+    path = os.path.join(self.get_temp_dir(), 'nan', 'model.ckpt')
+    nan = np.full([1001], np.nan, np.float32)
+    testing.write_checkpoint(
+        path, image_size=SIZE, seed=5,
+        overrides={'InceptionV3/Logits/Conv2d_1c_1x1/biases': nan})
+    for optimize in (False, True):
+      with self.assertRaisesRegex(
+          classify.NonFiniteOutputError,
+          r"^the model's outputs on %s are not finite \(NaN or Inf\)" %
+          self.paths['cat.png']):
+        classify.classify(path, [self.paths['cat.png']], image_size=SIZE,
+                          optimize=optimize, out=io.StringIO())
+    rc, out, err = testing.run_tool('nets.classify', '--checkpoint_path=' + path,
+                                    '--image_size=%d' % SIZE,
+                                    self.paths['cat.png'])
+    self.assertEqual((rc, out), (1, ''))
+    self.assertLen(err, 1, msg=err)
+    self.assertStartsWith(err[0], "nets.classify: error: the model's outputs")
+
   def testCli(self):
     rc, out, err = testing.run_tool(
         'nets.classify', '--checkpoint_path=' + os.path.dirname(self.ckpt),
-        '--image_size=%d' % SIZE, '--top_k=3', self.paths['dog.jpg'], self.bad)
+        '--image_size=%d' % SIZE, '--top_k=3', self.paths['dog.jpg'], self.bad,
+        self.truncated)
     self.assertEqual(rc, 1)
     lines = out.splitlines()
     self.assertEqual(lines[0], self.paths['dog.jpg'])
     self.assertLen(lines, 4)
     self.assertRegex(lines[1], r'^  \d\.\d{4}  class \d+( \(ImageNet \d+\))?$')
-    self.assertLen(err, 1)
+    # One line per bad image; libjpeg's own "Premature end of JPEG data"
+    # does not leak.
+    self.assertLen(err, 2, msg=err)
     self.assertStartsWith(err[0], 'Cannot classify %s: ' % self.bad)
+    self.assertStartsWith(err[1], 'Cannot classify %s: ' % self.truncated)
+
+    rc, out, err = testing.run_tool('nets.classify', '--help')
+    self.assertEqual((rc, err), (0, []))
+    self.assertIn('--top_k', out)
 
     rc, out, err = testing.run_tool(
         'nets.classify', '--checkpoint_path=' + self.ckpt, '--top_k=2000',

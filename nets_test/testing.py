@@ -118,7 +118,7 @@ def random_values(variables, seed=0):
 
 
 def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
-                     seed=0, extra_variables=None):
+                     seed=0, extra_variables=None, overrides=None):
   """Writes a checkpoint with the released slim variable names and random values.
 
   Args:
@@ -130,6 +130,8 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
     seed: seed of the random values.
     extra_variables: optional {name: np.ndarray} saved alongside (for
       example `global_step` or EMA shadows).
+    overrides: optional {variable name: np.ndarray} replacing the random
+      values of those variables (e.g. NaN weights).
 
   Returns:
     {variable name: np.ndarray} of everything written.
@@ -139,6 +141,7 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
     build_classifier(images, num_classes=num_classes)
     model_vars = tf.global_variables()
     values = random_values(model_vars, seed)
+    values.update(overrides or {})
     for name, value in (extra_variables or {}).items():
       tf.Variable(value, name=name)
     all_vars = tf.global_variables()
