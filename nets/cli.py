@@ -99,11 +99,22 @@ def quiet_native_stderr(show_on_error=True):
   _restore_stderr(hidden, show=False)
 
 
-def fail(message, status=1, program=None):
-  """Ends the program with one line on stderr: `<program>: error: <message>`."""
+def fail(message, status=1, program=None, skip_exit_handlers=False):
+  """Ends the program with one line on stderr: `<program>: error: <message>`.
+
+  Args:
+    message: what went wrong, one line.
+    status: the exit status.
+    program: the name the line starts with; default: the running script's.
+    skip_exit_handlers: end at once (os._exit), for a library whose
+      clean-up at exit would fail (HDF5 after a failed write crashes there).
+  """
   release()
   sys.stderr.write('%s: error: %s\n' % (program or _program_name(), message))
   sys.stderr.flush()
+  if skip_exit_handlers:
+    sys.stdout.flush()
+    os._exit(status)  # pylint: disable=protected-access
   sys.exit(status)
 
 

@@ -170,6 +170,20 @@ def check(path, overwrite=False, directory=False, create_parent=True):
   return path
 
 
+def check_free_space(path, size):
+  """Fails now, rather than half-way, when `size` bytes will not fit.
+
+  Raises:
+    OutputError: if the file system of `path` has less than `size` free.
+  """
+  directory = _existing_ancestor(os.path.dirname(os.path.abspath(path)))
+  free = shutil.disk_usage(directory).free
+  if free < size:
+    raise OutputError('cannot write %s: it needs about %.1f MB and only %.1f '
+                      'MB are free on its disk' % (path, size / 1e6,
+                                                   free / 1e6))
+
+
 def _reason(error):
   """What the user can act on in a failed write, or None."""
   code = getattr(error, 'errno', None)

@@ -22,9 +22,9 @@ only: the trunk, for `InceptionV3(include_top=False, weights=FILE)`.
 """
 
 import collections
-import importlib
+import gc
 import os
-import tempfile
+import sys
 
 from nets import cli
 
@@ -38,29 +38,33 @@ import tensorflow.compat.v1 as tf1
 import tf_slim as slim
 
 from nets import checkpoints
-from nets import export
 from nets import inception_v3
+from nets import outputs
 
-SCOPE = 'InceptionV3'
-FIRST_CONV = SCOPE + '/Conv2d_1a_3x3'
-LOGITS = SCOPE + '/Logits/Conv2d_1c_1x1'
-AUX_LOGITS = SCOPE + '/AuxLogits/'
+LOGITS = inception_v3.LOGITS_LAYER
+AUX_LOGITS = inception_v3.AUX_LOGITS_SCOPE + '/'
 KERAS_CLASSES = 1000
-IMAGE_SIZE = 299
+IMAGE_SIZE = inception_v3.default_image_size
 TOLERANCE = 1e-4  # relative to the largest output magnitude (at least 1)
 SUFFIX = '.weights.h5'
+H5PY_INSTALL = 'pip install h5py (Keras needs it to write .weights.h5 files)'
+# HDF5 metadata on top of the weights' bytes, generously.
+_H5_OVERHEAD_BYTES = 4 << 20
+
+_hdf5_write_failed = False  # See _save_weights.
 
 Conversion = collections.namedtuple(
     'Conversion', ['output', 'num_classes', 'include_top', 'dropped',
-                   'max_diff', 'tolerance'])
+                   'error', 'tolerance'])
 Conversion.__doc__ = """What `convert` wrote.
 
   output: path of the weights file.
   num_classes: classes of the checkpoint's logits layer (None without one).
   include_top: whether the file has Keras' 'predictions' layer.
   dropped: lines naming what the checkpoint had and the file has not.
-  max_diff, tolerance: largest |Keras - slim| output of the verification and
-    its bound (None when not verified).
+  error, tolerance: largest |Keras - slim| output of the verification
+    relative to the largest |slim| output (at least 1), and its bound (None
+    when not verified).
 """
 
 
@@ -152,12 +156,19 @@ class _Checkpoint(object):
     self.used = set()
 
   def get(self, name):
+    """The tensor `name`, checked to be there and finite."""
     if name not in self.shapes:
       raise ConversionError('checkpoint %s has no variable %s; is it an '
                             'Inception V3 with depth_multiplier=1?' %
                             (self.path, name))
     self.used.add(name)
-    return self._reader.get_tensor(name)
+    value = checkpoints.read_tensor(self._reader, name, self.path)
+    if np.issubdtype(value.dtype, np.floating) and not np.all(
+        np.isfinite(value)):
+      raise ConversionError(
+          'checkpoint %s: the weights are not finite (%s has NaN or Inf '
+          'values); nothing was written' % (self.path, name))
+    return value
 
 
 def _assign(variable, value, source):
@@ -172,12 +183,13 @@ def _assign(variable, value, source):
 
 def _check_is_inception_v3(ckpt):
   """Rejects checkpoints of other networks and of BatchNorm with scale."""
-  if FIRST_CONV + '/weights' not in ckpt.shapes:
+  first_conv = inception_v3.SCOPE + '/Conv2d_1a_3x3/weights'
+  if first_conv not in ckpt.shapes:
     names = sorted(ckpt.shapes)
     raise ConversionError(
-        'checkpoint %s is not an Inception V3 checkpoint: it has no %s/weights '
+        'checkpoint %s is not an Inception V3 checkpoint: it has no %s '
         '(its %d variables start with %s)' % (
-            ckpt.path, FIRST_CONV, len(names), names[0] if names else '-'))
+            ckpt.path, first_conv, len(names), names[0] if names else '-'))
   gammas = [n for n in ckpt.shapes
             if n.endswith('/BatchNorm/gamma') and not n.startswith(AUX_LOGITS)]
   if gammas:
@@ -284,7 +296,8 @@ def verify(checkpoint_path, weights_path, num_classes, include_top=True,
     seed: seed of the images.
 
   Returns:
-    (largest |Keras - slim| output, tolerance).
+    (largest |Keras - slim| output relative to the largest |slim| output
+    (at least 1), TOLERANCE).
 
   Raises:
     ConversionError: if the difference exceeds the tolerance.
@@ -294,13 +307,44 @@ def verify(checkpoint_path, weights_path, num_classes, include_top=True,
   expected = slim_outputs(checkpoint_path, images, num_classes, include_top)
   model = keras_model(include_top, weights=weights_path)
   actual = np.asarray(model(images, training=False))
-  max_diff = float(np.max(np.abs(actual - expected)))
-  tolerance = TOLERANCE * max(1.0, float(np.max(np.abs(expected))))
-  if not max_diff <= tolerance:
+  error = float(np.max(np.abs(actual - expected))) / max(
+      1.0, float(np.max(np.abs(expected))))
+  if not error <= TOLERANCE:
     raise ConversionError(
         'verification failed: Keras outputs differ from the slim graph by '
-        '%.3g (tolerance %.3g); nothing was written' % (max_diff, tolerance))
-  return max_diff, tolerance
+        '%.2g of the largest output (tolerance %.0e); nothing was written' %
+        (error, TOLERANCE))
+  return error, TOLERANCE
+
+
+def _save_weights(model, path):
+  """model.save_weights(path), a failure as one ConversionError.
+
+  When a write fails (a disk that filled up meanwhile; `convert` checks the
+  free space first), h5py prints its clean-up errors and HDF5 keeps broken
+  state that crashes the process at exit: the file is emptied to free the
+  space, its handles collected quietly, and `_hdf5_write_failed` set so the
+  command line can exit without HDF5's exit handler.
+  """
+  global _hdf5_write_failed
+  failure = None
+  hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
+  try:
+    with cli.quiet_native_stderr(show_on_error=False):
+      try:
+        model.save_weights(path)
+      except Exception as e:  # pylint: disable=broad-except (h5py's types)
+        failure = ConversionError('Keras could not write %s: %s' % (
+            path, ' '.join(str(e).split())))
+      if failure is not None:  # The traceback is gone: collect its handles.
+        if os.path.exists(path):
+          os.truncate(path, 0)
+        gc.collect()
+  finally:
+    sys.unraisablehook = hook
+  if failure is not None:
+    _hdf5_write_failed = True
+    raise failure
 
 
 def _check_output(output, overwrite):
@@ -308,22 +352,7 @@ def _check_output(output, overwrite):
   if not output.endswith(SUFFIX):
     raise ConversionError('--output must end with %s (Keras 3 weights '
                           'file), got %s' % (SUFFIX, output))
-  export.check_output(output, overwrite, want_dir=False)
-
-
-def _chmod_as_new_file(path):
-  """Gives `path` the mode open() would (mkstemp makes it owner-only)."""
-  umask = os.umask(0)
-  os.umask(umask)
-  os.chmod(path, 0o666 & ~umask)
-
-
-def _require_h5py():
-  try:
-    importlib.import_module('h5py')
-  except ImportError:
-    raise ConversionError('h5py is not installed (Keras needs it to write '
-                          '.weights.h5 files): pip install h5py')
+  return outputs.check(output, overwrite)
 
 
 def convert(checkpoint_path, output, include_top=True, overwrite=False,
@@ -331,7 +360,8 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
   """Writes a slim Inception V3 checkpoint as Keras InceptionV3 weights.
 
   The file is written next to `output` under a temporary name, verified, and
-  renamed, so a failure leaves no partial file and keeps an existing one.
+  moved into place (nets.outputs), so a failure leaves no partial file and
+  keeps an existing one.
 
   Args:
     checkpoint_path: slim checkpoint (V1 file, V2 prefix or directory).
@@ -346,13 +376,15 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
 
   Raises:
     ConversionError: with a one-line message, for a checkpoint that is not
-      Inception V3 or has a head Keras cannot take, an output name Keras
-      cannot write, a missing h5py, or a failed verification.
-    export.ExportError: an existing output without overwrite.
+      Inception V3, has weights that are not finite or a head Keras cannot
+      take, an output name Keras cannot write, or a failed verification.
+    cli.MissingDependencyError: h5py is not installed.
+    outputs.OutputError: an existing output without overwrite, or one that
+      cannot be written (full disk, read-only folder).
     checkpoints.CheckpointError: no readable checkpoint at the path.
   """
-  _require_h5py()
-  _check_output(output, overwrite)
+  cli.require('h5py', H5PY_INSTALL)
+  output = _check_output(output, overwrite)
   ckpt = _Checkpoint(checkpoint_path)
   _check_is_inception_v3(ckpt)
   num_classes = _head_classes(ckpt, include_top)
@@ -363,23 +395,14 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
     _fill_top(model, ckpt, num_classes)
   dropped = _dropped(ckpt, num_classes, include_top)
 
-  directory, name = os.path.split(os.path.abspath(output))
-  os.makedirs(directory, exist_ok=True)
-  fd, temp = tempfile.mkstemp(
-      suffix=SUFFIX, prefix='.%s.' % name[:-len(SUFFIX)], dir=directory)
-  os.close(fd)
-  try:
-    _chmod_as_new_file(temp)
-    model.save_weights(temp)
-    max_diff = tolerance = None
+  outputs.check_free_space(output, _H5_OVERHEAD_BYTES + sum(
+      int(np.prod(w.shape)) * 4 for w in model.weights))
+  error = tolerance = None
+  with outputs.staged(output, overwrite, suffix=SUFFIX) as temp:
+    _save_weights(model, temp)
     if verify_output:
-      max_diff, tolerance = verify(ckpt.path, temp, num_classes, include_top)
-    _check_output(output, overwrite)
-    os.replace(temp, output)
-  finally:
-    if os.path.exists(temp):
-      os.remove(temp)
-  return Conversion(output, num_classes, include_top, dropped, max_diff,
+      error, tolerance = verify(ckpt.path, temp, num_classes, include_top)
+  return Conversion(output, num_classes, include_top, dropped, error,
                     tolerance)
 
 
@@ -387,39 +410,41 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-  flags.DEFINE_string('checkpoint_path', None,
-                      'Slim Inception V3 checkpoint: V1 file, V2 prefix or '
-                      'directory.')
+  cli.define_shared_flags('checkpoint_path', 'overwrite',
+                          required=['checkpoint_path'])
   flags.DEFINE_string('output', None,
                       'Keras weights file to write; must end with .weights.h5.')
   flags.DEFINE_boolean('include_top', True,
                        'Include the 1000-class predictions layer (needs a '
                        '1000 or 1001-class checkpoint). false: the trunk only, '
                        'for InceptionV3(include_top=False, weights=FILE).')
-  flags.DEFINE_boolean('overwrite', False, 'Replace --output if it exists.')
   flags.DEFINE_boolean('verify', True,
                        'Check Keras against the slim graph on 2 random '
                        'images before writing (about 10 s).')
-  flags.mark_flags_as_required(['checkpoint_path', 'output'])
+  flags.mark_flag_as_required('output')
 
 
 def main(argv):
-  if len(argv) > 1:
-    cli.fail('unexpected arguments: %s' % ' '.join(argv[1:]))
-  result = convert(FLAGS.checkpoint_path, FLAGS.output,
-                   include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
-                   verify_output=FLAGS.verify)
+  del argv  # Unused.
+  try:
+    result = convert(FLAGS.checkpoint_path, FLAGS.output,
+                     include_top=FLAGS.include_top, overwrite=FLAGS.overwrite,
+                     verify_output=FLAGS.verify)
+  except ValueError as e:
+    if not _hdf5_write_failed:
+      raise
+    cli.fail(cli.reason(e), skip_exit_handlers=True)
   top = ('include_top=True, %d classes' % KERAS_CLASSES if result.include_top
          else 'include_top=False')
   print('wrote %s: Keras InceptionV3 weights (%s) from %s' %
         (result.output, top, FLAGS.checkpoint_path))
   for line in result.dropped:
     print('dropped: %s' % line)
-  if result.max_diff is not None:
-    print('verified: Keras %s equal the slim graph\'s within %.2g (tolerance '
-          '%.2g) on 2 random images' % (
+  if result.error is not None:
+    print('verified: Keras %s equal the slim graph\'s on 2 random images: '
+          'max |Keras - slim| / max |slim| = %.1e (tolerance %.0e)' % (
               'logits' if result.include_top else 'pooled features',
-              result.max_diff, result.tolerance))
+              result.error, result.tolerance))
 
 
 if __name__ == '__main__':

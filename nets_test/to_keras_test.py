@@ -7,13 +7,16 @@ nets.to_keras. Images are random in [-1, 1], the input range of both networks.
 
 import os
 import re
+import subprocess
 import sys
+import unittest
 from unittest import mock
 
 import numpy as np
 import tensorflow as tf2
 import tensorflow.compat.v1 as tf
 
+from nets import cli
 from nets import to_keras
 from nets_test import testing
 
@@ -118,7 +121,7 @@ class ToKerasReleasedHeadTest(tf.test.TestCase):
     dropped = '\n'.join(self.result.dropped)
     self.assertIn('AuxLogits (10 variables): no Keras counterpart', dropped)
     self.assertIn('class 0 (background)', dropped)
-    self.assertLessEqual(self.result.max_diff, self.result.tolerance)
+    self.assertLessEqual(self.result.error, self.result.tolerance)
 
   def testFailedVerificationWritesNothing(self):
     # Two 1x1x192x64 convolutions swapped: every shape still matches, only
@@ -239,7 +242,7 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
     self.assertIn('Logits/Conv2d_1c_1x1 (10 classes): --include_top=false',
                   dropped)
     self.assertIn('1 other variable(s), e.g. global_step', dropped)
-    self.assertLessEqual(result.max_diff, result.tolerance)  # verified
+    self.assertLessEqual(result.error, result.tolerance)  # verified
     # Independently: Keras' pooled features against slim's, at 160x160 (any
     # size >= 75 works without the top).
     images = _images(size=160)
@@ -257,11 +260,14 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
     output = os.path.join(self.get_temp_dir(), 'cli.weights.h5')
     status, stdout, stderr = _run_cli(
         '--checkpoint_path=' + os.path.dirname(self.ckpt10),
-        '--output=' + output, '--include_top=false', '--noverify')
+        '--output=' + output, '--include_top=false')
     self.assertEqual(status, 0, stderr)
     self.assertEqual(stderr, [])
     self.assertIn('wrote %s: Keras InceptionV3 weights (include_top=False)'
                   % output, stdout)
+    self.assertRegex(stdout, r"verified: Keras pooled features equal the slim "
+                     r"graph's on 2 random images: max \|Keras - slim\| / max "
+                     r"\|slim\| = \d\.\de-0[5-9] \(tolerance 1e-04\)")
     self.assertIn('dropped: AuxLogits (10 variables): no Keras counterpart',
                   stdout)
     self.assertTrue(os.path.isfile(output))
@@ -272,8 +278,8 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
         '--checkpoint_path=' + self.ckpt10, '--output=' + output,
         '--include_top=false', '--noverify')
     self.assertEqual(status, 1)
-    self.assertEqual(stderr, ['nets.to_keras: error: %s exists (a file); pass --overwrite to '
-                              'replace it.' % output])
+    self.assertEqual(stderr, ['nets.to_keras: error: %s exists (a file); pass '
+                              '--overwrite to replace it' % output])
     self.assertEqual(os.stat(output).st_mtime_ns, before)
 
     # The head Keras cannot take.
@@ -282,6 +288,29 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
     self.assertEqual(status, 1)
     self.assertLen(stderr, 1)
     self.assertIn('has 10 classes', stderr[0])
+
+
+  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  def testFullDiskAndReadOnlyFolderAreOneLineAndLeaveNothing(self):
+    mount = os.path.join(self.get_temp_dir(), 'small_disk')
+    os.makedirs(mount)
+    output = os.path.join(mount, 'out.weights.h5')
+    for read_only, text in (
+        (False, r'cannot write %s: it needs about 9\d\.\d MB and only '
+         r'2\.\d MB are free on its disk$' % output),
+        (True, r'cannot write the file in %s: read-only file system$' % mount)):
+      command = testing.in_small_filesystem(mount, [
+          sys.executable, '-m', 'nets.to_keras',
+          '--checkpoint_path=' + self.ckpt10, '--output=' + output,
+          '--include_top=false', '--noverify'], size='2m', read_only=read_only)
+      result = subprocess.run(command, capture_output=True, text=True,
+                              cwd=testing.REPO_ROOT, env=testing.user_env(),
+                              timeout=600)
+      err = [line for line in result.stderr.splitlines() if line.strip()]
+      self.assertEqual(result.returncode, 1, msg=result.stderr[-2000:])
+      self.assertLen(err, 1, msg=err)
+      self.assertRegex(err[0], r'^nets\.to_keras: error: ' + text)
+    self.assertEqual(os.listdir(mount), [])
 
 
 class ToKerasBadInputTest(tf.test.TestCase):
@@ -357,7 +386,20 @@ class ToKerasBadInputTest(tf.test.TestCase):
 
   def testMissingH5py(self):
     with mock.patch.dict(sys.modules, {'h5py': None}):
-      self.assertFails(r'h5py is not installed.*pip install h5py', 'unused')
+      with self.assertRaisesRegex(cli.MissingDependencyError,
+                                  r'^h5py is not installed .*: pip install '
+                                  r'h5py'):
+        to_keras.convert('unused', self.output)
+    self.assertFalse(os.path.exists(self.output))
+
+  def testNonFiniteWeightsAreNamed(self):
+    ckpt = os.path.join(self.dir, 'nan.ckpt')
+    weights = np.zeros([3, 3, 3, 32], np.float32)
+    weights[1, 1, 1, 1] = np.nan
+    _save_variables(ckpt, {FIRST_CONV + '/weights': weights})
+    self.assertFails(r'nan\.ckpt: the weights are not finite \(%s/weights has '
+                     r'NaN or Inf values\); nothing was written' % FIRST_CONV,
+                     ckpt, include_top=False)
 
 
 if __name__ == '__main__':
