@@ -140,8 +140,8 @@ def _check_size(name, value, allow_none=False):
 
 def _check_range(name, value, low, high, low_open=False):
   """A Python number in [low, high] ((low, high] if low_open)."""
-  below = value <= low if low_open else value < low
-  if not _is_number(value) or below or value > high:
+  if (not _is_number(value) or value > high or
+      (value <= low if low_open else value < low)):
     raise ValueError('%s must be in %s%g, %g], got %r' % (
         name, '(' if low_open else '[', low, high, value))
 
@@ -317,9 +317,16 @@ def distorted_bounding_box_crop(image,
   _check_interval('area_range', area_range, 0.0, 1.0)
   _check_positive_int('max_attempts', max_attempts)
   with tf.name_scope(scope, 'distorted_bounding_box_crop', [image, bbox]):
+    # Unlike every other random op here, tf.image's TF1 function leaves its
+    # seeds at 0 (a fresh random seed each run) even under a graph-level
+    # seed: give it the seeds the graph-level seed implies, as the others
+    # get (none without a graph-level seed, as in slim).
+    seed, seed2 = tf.get_seed(None)
     begin, size, distort_bbox = tf.image.sample_distorted_bounding_box(
         tf.shape(image),
         bounding_boxes=bbox,
+        seed=seed,
+        seed2=seed2,
         min_object_covered=min_object_covered,
         aspect_ratio_range=aspect_ratio_range,
         area_range=area_range,
