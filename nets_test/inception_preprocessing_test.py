@@ -33,6 +33,10 @@ COLOR_STEPS = {
     3: (['saturation', 'brightness'],
         ['hue', 'saturation', 'contrast', 'brightness']),
 }
+# slim's ranges of the random factors of each step.
+COLOR_RANGES = {'brightness': (-32 / 255.0, 32 / 255.0),
+                'saturation': (0.5, 1.5), 'hue': (-0.2, 0.2),
+                'contrast': (0.5, 1.5)}
 # tf.image.resize_images' methods 0..3 as op types.
 RESIZE_OPS = ['ResizeBilinear', 'ResizeNearestNeighbor', 'ResizeBicubic',
               'ResizeArea']
@@ -42,7 +46,7 @@ SLIM_SUMMARIES = ['image_with_bounding_boxes',
 
 
 def np_central_crop(image, fraction):
-  """Crop of [H, W, C] as tf.image.central_crop sizes it: int() of the margin."""
+  """Crop of [H, W, C] sized as tf.image.central_crop does: int() margins."""
   h, w = image.shape[:2]
   top = int((h - h * fraction) / 2)
   left = int((w - w * fraction) / 2)
@@ -108,6 +112,15 @@ def adjust_steps(graph):
         if not steps or steps[-1] != step:
           steps.append(step)
   return steps
+
+
+def uniform_ranges(graph):
+  """(min, max) of each random_uniform of `graph`, in creation order."""
+  consts = {op.name: tf.make_ndarray(op.get_attr('value'))
+            for op in graph.get_operations() if op.type == 'Const'}
+  return [(float(consts[op.name[:-len('RandomUniform')] + 'min']),
+           float(consts[op.name[:-len('RandomUniform')] + 'max']))
+          for op in graph.get_operations() if op.type == 'RandomUniform']
 
 
 class PreprocessingTest(tf.test.TestCase):
@@ -407,6 +420,23 @@ class TrainTest(tf.test.TestCase):
           self.assertAllClose(got, (distorted - 0.5) * 2, atol=1e-6, rtol=0)
       self.assertEqual(got.shape, (32, 32, 1 if use_grayscale else 3))
 
+  def testBlackAndWhiteEndAtMinusOneAndOne(self):
+    # Brightness moves black and white by up to 32/255 and the clip brings
+    # one side back; saturation, hue and contrast leave a constant gray
+    # image alone. So [0, 1] must end exactly at -1 and 1 in some runs.
+    for fast_mode in (True, False):
+      for value, end in ((0, -1.0), (255, 1.0)):
+        image = np.full([16, 16, 3], value, np.uint8)
+        with tf.Graph().as_default(), self.session() as sess:
+          tf.set_random_seed(17)
+          out = inception_preprocessing.preprocess_for_train(
+              image, 16, 16, None, fast_mode=fast_mode,
+              add_image_summaries=False)
+          ends = [sess.run(out)[0, 0, 0] for _ in range(20)]
+        self.assertIn(end, ends)
+        for got in ends:
+          self.assertLessEqual(abs(got - end), 2 * 32 / 255.0 + 1e-5)
+
   def testGrayImageIsShiftedOnly(self):
     # Gray stays gray under saturation and hue, resizing a constant image
     # keeps it, a flip changes nothing: only brightness (<= 32/255) and
@@ -559,14 +589,42 @@ class RandomPartsTest(tf.test.TestCase):
           self.assertEqual(out.get_shape().as_list(), [24, 24, 3])
           self.assertEqual(out.dtype, tf.float32)
           values = np.stack([sess.run(out) for _ in range(15)])
-        self.assertEqual(adjust_steps(graph),
-                         COLOR_STEPS[ordering][0 if fast_mode else 1])
+        steps = COLOR_STEPS[ordering][0 if fast_mode else 1]
+        self.assertEqual(adjust_steps(graph), steps)
+        self.assertAllClose(uniform_ranges(graph),
+                            [COLOR_RANGES[step] for step in steps])
         self.assertGreaterEqual(values.min(), 0.0)
         self.assertLessEqual(values.max(), 1.0)
         self.assertEqual(values.min(), 0.0)  # clipped, not just in range
         self.assertEqual(values.max(), 1.0)
         self.assertGreater(np.abs(values - image).max(), 0.05)
         self.assertGreater(np.abs(values[1:] - values[:1]).max(), 0.01)
+
+  def testBrightnessAndSaturationDraws(self):
+    # Fast ordering 0 on values in [0.3, 0.7]: brightness adds d to every
+    # value (no clipping), then saturation scales HSV's s = 1 - min / max by
+    # f, keeping max. So max(out) - max(in) = d and s(out) / s(in) = f.
+    image = self.rng.uniform(0.3, 0.7, (12, 12, 3))
+    deltas, factors = [], []
+    with tf.Graph().as_default(), self.session() as sess:
+      tf.set_random_seed(24)
+      out = inception_preprocessing.distort_color(image.astype(np.float32))
+      for _ in range(60):
+        got = sess.run(out).astype(np.float64)
+        delta = got.max(-1) - image.max(-1)
+        shifted = image + delta[0, 0]
+        factor = ((1 - got.min(-1) / got.max(-1)) /
+                  (1 - shifted.min(-1) / shifted.max(-1)))
+        self.assertAllClose(delta, np.full_like(delta, delta[0, 0]),
+                            atol=1e-5)
+        self.assertAllClose(factor, np.full_like(factor, factor[0, 0]),
+                            atol=1e-3)
+        deltas.append(delta[0, 0])
+        factors.append(factor[0, 0])
+    for values, (low, high) in ((deltas, COLOR_RANGES['brightness']),
+                                (factors, COLOR_RANGES['saturation'])):
+      self.assertBetween(min(values), low - 1e-3, low + 0.2 * (high - low))
+      self.assertBetween(max(values), high - 0.2 * (high - low), high + 1e-3)
 
   def testDistortedCropCoversTheBox(self):
     size = 64
@@ -749,7 +807,8 @@ class ErrorsTest(tf.test.TestCase):
                                ('area_range', (0.1, 0.2, 0.3), '1')):
       self.assertFails(
           r'%s must be a pair \(lo, hi\) with 0 < lo <= hi <= %s, got %s' %
-          (name, bound, re.escape(repr(value))), crop, image, box, **{name: value})
+          (name, bound, re.escape(repr(value))), crop, image, box,
+          **{name: value})
     for value in (0, 2.5):
       self.assertFails('max_attempts must be a positive integer, got %r' %
                        value, crop, image, box, max_attempts=value)

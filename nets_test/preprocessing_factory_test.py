@@ -1,10 +1,13 @@
 """Tests of nets.preprocessing_factory: slim's names, Inception's functions."""
 
+import textwrap
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from nets import inception_preprocessing
 from nets import preprocessing_factory
+from nets_test import testing
 
 # slim's preprocessing_fn_map (research/slim preprocessing_factory.py),
 # written out by hand: the names mapped to inception_preprocessing ...
@@ -130,6 +133,40 @@ class PreprocessingFactoryTest(tf.test.TestCase):
           'preprocessing is here, for: %s' % (name, listed))
     for name in SLIM_INCEPTION_NAMES:
       self.assertIn(name, listed)
+
+
+class GraphModesTest(tf.test.TestCase):
+  """slim's usage in a plain TF2 process and after disable_v2_behavior."""
+
+  def _run(self, preamble):
+    script = preamble + textwrap.dedent("""
+        import numpy as np
+        from nets import preprocessing_factory
+        assert tf.executing_eagerly() == EAGER, 'nets changed the global mode'
+        with tf.Graph().as_default():
+          tf.set_random_seed(1)
+          image = tf.placeholder(tf.uint8, [None, None, 3])
+          train = preprocessing_factory.get_preprocessing(
+              'inception_v3', is_training=True)(image, 32, 32, fast_mode=False)
+          evaluate = preprocessing_factory.get_preprocessing('inception_v3')(
+              image, 32, 32)
+          summary = tf.summary.merge_all()
+          with tf.Session() as sess:
+            got = sess.run([train, evaluate, summary],
+                           {image: np.zeros((40, 50, 3), np.uint8)})
+        print('OUT', got[0].shape, got[1].shape,
+              len(tf.Summary.FromString(got[2]).value))
+        """)
+    result = testing.run_python(['-c', script])
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn('OUT (32, 32, 3) (32, 32, 3) 4', result.stdout)
+
+  def testDefaultTF2Process(self):
+    self._run('import tensorflow.compat.v1 as tf\nEAGER = True\n')
+
+  def testAfterDisableV2Behavior(self):
+    self._run('import tensorflow.compat.v1 as tf\n'
+              'tf.disable_v2_behavior()\nEAGER = False\n')
 
 
 if __name__ == '__main__':
