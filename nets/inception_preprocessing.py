@@ -17,7 +17,10 @@ orders, then [-1, 1].
 
 Beyond slim: arguments are checked first and bad ones raise a ValueError that
 names the argument, before any op is built; `preprocess_for_eval` also takes
-a batch [N, H, W, C]; the bounding-box drawings are built only for summaries.
+a batch [N, H, W, C] and Tensor sizes; the bounding-box drawings are built
+only for summaries; under a graph-level seed the random crop is reproducible
+like every other random op here (TF's TF1 `sample_distorted_bounding_box`,
+which slim calls, ignores the graph-level seed).
 """
 
 import numbers
@@ -86,9 +89,13 @@ def _static_shape(value):
 
 
 def _static_dtype(value):
+  """The dtype of a Tensor or array-like, or None if NumPy cannot tell."""
   if tf.is_tensor(value):
     return tf.as_dtype(value.dtype)
-  return tf.as_dtype(np.asarray(value).dtype)
+  try:
+    return tf.as_dtype(np.asarray(value).dtype)
+  except TypeError:  # e.g. a list of Tensors: convert_to_tensor decides.
+    return None
 
 
 def _check_image(image, ranks, channels=None, why=''):
@@ -99,9 +106,6 @@ def _check_image(image, ranks, channels=None, why=''):
     ranks: the ranks accepted (an unknown rank passes).
     channels: the number of channels required, or None for any.
     why: what needs those channels, for the message.
-
-  Returns:
-    The image's static shape.
 
   Raises:
     ValueError: on a wrong rank, channel count or dtype.
@@ -117,10 +121,9 @@ def _check_image(image, ranks, channels=None, why=''):
     raise ValueError('image must have %d channels%s, got shape %s' %
                      (channels, why, shape))
   dtype = _static_dtype(image)
-  if not (dtype.is_integer or dtype.is_floating):
+  if dtype is not None and not (dtype.is_integer or dtype.is_floating):
     raise ValueError('image must have an integer or floating-point dtype, '
                      'got %s' % dtype.name)
-  return shape
 
 
 def _check_positive_int(name, value, allow_none=False):
@@ -289,7 +292,8 @@ def distorted_bounding_box_crop(image,
   `min_object_covered` of one box of `bbox`, has an aspect ratio (width /
   height) in `aspect_ratio_range` and an area (as a fraction of the image) in
   `area_range`; if no such crop is found in `max_attempts` tries, the whole
-  image is returned.
+  image is returned. Under a graph-level seed (`tf.set_random_seed`) the
+  crops are reproducible; without one they differ from run to run.
 
   Args:
     image: [height, width, channels] image.
