@@ -93,7 +93,6 @@ class ToKerasReleasedHeadTest(tf.test.TestCase):
     expected = self.logits[:, 1:]
     self.assertAllClose(logits, expected, rtol=0,
                         atol=1e-4 * np.abs(expected).max())
-    self.assertAllEqual(logits.argmax(1), expected.argmax(1))
 
   def testDefaultSoftmaxModelLoadsTheFile(self):
     model = tf2.keras.applications.InceptionV3(weights=self.weights)
