@@ -1,4 +1,4 @@
-"""Tests of nets.imagenet: the shipped class names and slim's ImageNet Dataset."""
+"""Tests of nets.imagenet: the shipped class names, slim's ImageNet Dataset."""
 
 import collections
 import hashlib
