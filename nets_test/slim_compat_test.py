@@ -300,6 +300,7 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
     script = ('import tensorflow as tf\n'
               'from tensorflow.python.framework import ops\n'
               'import nets.inception_v3\n'
+              'import nets.dataset_factory\n'
               'assert tf.executing_eagerly()\n'
               'assert tf.__internal__.tf2.enabled()\n'
               'assert not hasattr(ops, "Tensor")\n'
