@@ -285,6 +285,14 @@ class DatasetFactoryTest(tf.test.TestCase):
                                 'dataset; the datasets are flowers, imagenet'):
       dataset_factory.get_dataset('cifar10', 'train', '/d')
 
+  def testImportingNetsImportsNoTensorFlow(self):
+    result = testing.run_python(
+        ['-c', 'import sys, nets\n'
+               'print(sorted(m for m in sys.modules\n'
+               '             if m.split(".")[0] in ("tensorflow", "tf_slim")))'])
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertEqual(result.stdout.strip(), '[]')
+
   def testSplitErrorsComeFromTheDataset(self):
     with self.assertRaisesRegex(ValueError, "split_name 'test'"):
       dataset_factory.get_dataset('imagenet', 'test', '/d')
