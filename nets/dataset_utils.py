@@ -4,9 +4,9 @@ and downloads.
 The API of research/slim's `datasets/dataset_utils.py`, so slim code runs
 unchanged after `from datasets import dataset_utils` becomes
 `from nets import dataset_utils`. Labels files are slim's: one `label:name`
-line per class, e.g. `0:daisy`, in `dataset_dir/labels.txt`. Files are
-read and written through `tf.io.gfile`, so `dataset_dir` may be any path
-TensorFlow can open (local, gs://, ...); downloads use urllib only.
+line per class, e.g. `0:daisy`, in `dataset_dir/labels.txt`, read and
+written through `tf.io.gfile` (so local or any file system TensorFlow
+opens, as slim's). Downloads use urllib into a local directory.
 """
 
 import os
