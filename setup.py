@@ -10,6 +10,9 @@ setuptools.setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=['nets'],
+    # The ImageNet class names nets.imagenet reads (its header says where
+    # they came from).
+    package_data={'nets': ['data/*.txt']},
     py_modules=['benchmark'],
     python_requires='>=3.9',
     install_requires=[

@@ -7,7 +7,8 @@ so `nets_test/slim_compat_test.py` tells us when a patch can be deleted.
 
 The patches touch tf-slim's own modules only; TensorFlow itself and its global
 behaviour (eager/graph mode, v2 behaviour) are left alone. `apply()` is
-idempotent and is called when `nets.inception_v3` is imported.
+idempotent and is called when `nets.inception_v3` or a dataset module
+(`nets.imagenet`, `nets.flowers`) is imported.
 
 Patches:
   1. `constant_value`: tf_slim.layers.utils.constant_value checks
@@ -26,17 +27,43 @@ Patches:
      collection: same variables (names, shapes, collections), same inference
      math (`tf.nn.fused_batch_norm`), moving-average updates added to
      UPDATE_OPS. Applied only while the Keras layer cannot be imported.
+  3. `tfexample_decoder_ops`: tf_slim.data.tfexample_decoder calls
+     `control_flow_ops.case` and `.cond` and `array_ops.stack`, which moved
+     out of those TensorFlow modules (to `control_flow_case`, `cond`,
+     `array_ops_stack`; confirmed missing on TF 2.21), so every
+     `slim.tfexample_decoder.Image` handler (every slim image dataset), the
+     `BackupHandler`, and `Tensor(shape_keys=...)`/`SparseTensor` handlers
+     raised AttributeError. The decoder module's `control_flow_ops` and
+     `array_ops` are pointed at stand-ins that add `tf.compat.v1.case`,
+     `tf.compat.v1.cond` and `tf.stack` to the original modules.
+  4. `supervisor_threads`: `slim.learning.train` runs a
+     `tf.train.Supervisor` whose service threads (summaries, steps/sec,
+     checkpoints) do not enter the graph. In a TF2 process new threads
+     execute eagerly, so with `tf.Graph().as_default()` the step counter
+     failed (`global_step ... is out of scope`), stopped training after
+     step 0 and raised at the end (without `disable_v2_behavior()`). The
+     Supervisor that tf_slim.learning builds is a subclass whose threads
+     enter its graph (through its Coordinator's `stop_on_exception`, which
+     every service thread runs in). Applied only while new threads execute
+     eagerly (TF2 behaviour at the time `apply()` runs).
 """
 
+import contextlib
 import inspect
 import sys
+import threading
+import types
 
 import tensorflow.compat.v1 as tf
 from tensorflow.python.framework import ops as framework_ops
 from tensorflow.python.framework import tensor_util
 from tensorflow.python.ops import variables as tf_variables
+from tensorflow.python.training import coordinator
+from tensorflow.python.training import supervisor as tf_supervisor
 
 import tf_slim
+from tf_slim import learning as slim_learning
+from tf_slim.data import tfexample_decoder as slim_tfexample_decoder
 from tf_slim.layers import layers as slim_layers
 from tf_slim.layers import utils as slim_utils
 from tf_slim.ops import arg_scope as slim_arg_scope
@@ -145,6 +172,11 @@ def apply():
     _replace_everywhere(ORIGINAL_CONSTANT_VALUE, constant_value)
   if batch_norm_patch_needed():
     _replace_everywhere(ORIGINAL_BATCH_NORM, batch_norm)
+  if tfexample_decoder_ops_patch_needed():
+    _patch_tfexample_decoder_ops()
+  if supervisor_threads_patch_needed():
+    slim_learning.supervisor = _ModuleOverlay(ORIGINAL_LEARNING_SUPERVISOR,
+                                              Supervisor=Supervisor)
   _applied = True
 
 
@@ -155,4 +187,101 @@ def applied_patches():
     patches.append('constant_value')
   if tf_slim.batch_norm is batch_norm:
     patches.append('batch_norm')
+  if any(isinstance(getattr(slim_tfexample_decoder, alias), _ModuleOverlay)
+         for alias in _TFEXAMPLE_DECODER_MOVED):
+    patches.append('tfexample_decoder_ops')
+  if slim_learning.supervisor.Supervisor is Supervisor:
+    patches.append('supervisor_threads')
   return patches
+
+
+# --- Patch 3: tfexample_decoder's moved control-flow and stack ops ----------
+
+class _ModuleOverlay(types.ModuleType):
+  """A module's attributes plus replacements (for one tf-slim module's use)."""
+
+  def __init__(self, module, **replacements):
+    super().__init__(module.__name__, module.__doc__)
+    self.__dict__.update(replacements)
+    self.overlaid_module = module
+
+  def __getattr__(self, name):  # Only called for names not replaced.
+    return getattr(self.overlaid_module, name)
+
+
+# {tf-slim's name for a TensorFlow module: {symbol it calls: where it is now}}.
+_TFEXAMPLE_DECODER_MOVED = {
+    'control_flow_ops': {'case': tf.case, 'cond': tf.cond},
+    'array_ops': {'stack': tf.stack},
+}
+# The TensorFlow modules tfexample_decoder imported (for the probe and tests).
+ORIGINAL_TFEXAMPLE_DECODER_MODULES = {
+    alias: getattr(slim_tfexample_decoder, alias)
+    for alias in _TFEXAMPLE_DECODER_MOVED}
+
+
+def _tfexample_decoder_missing():
+  """{alias: {symbol: replacement}} tfexample_decoder calls but cannot find."""
+  missing = {}
+  for alias, symbols in _TFEXAMPLE_DECODER_MOVED.items():
+    module = ORIGINAL_TFEXAMPLE_DECODER_MODULES[alias]
+    gone = {name: new for name, new in symbols.items()
+            if not hasattr(module, name)}
+    if gone:
+      missing[alias] = gone
+  return missing
+
+
+def tfexample_decoder_ops_patch_needed():
+  """True while a TF module tfexample_decoder uses lacks a symbol it calls."""
+  return bool(_tfexample_decoder_missing())
+
+
+def _patch_tfexample_decoder_ops():
+  for alias, gone in _tfexample_decoder_missing().items():
+    setattr(slim_tfexample_decoder, alias,
+            _ModuleOverlay(ORIGINAL_TFEXAMPLE_DECODER_MODULES[alias], **gone))
+
+
+# --- Patch 4: slim.learning.train's Supervisor threads in graph mode --------
+
+ORIGINAL_LEARNING_SUPERVISOR = slim_learning.supervisor
+
+
+def supervisor_threads_patch_needed():
+  """True while a new thread executes eagerly (TF2 behaviour).
+
+  TF's Supervisor threads, which unpatched slim.learning.train starts, then
+  read the graph's global step outside the graph.
+  """
+  eager = []
+  thread = threading.Thread(target=lambda: eager.append(tf.executing_eagerly()))
+  thread.start()
+  thread.join()
+  return eager[0]
+
+
+class _GraphCoordinator(coordinator.Coordinator):
+  """A Coordinator whose `stop_on_exception()` also enters `graph`."""
+
+  def __init__(self, graph):
+    super().__init__()
+    self._graph = graph
+
+  @contextlib.contextmanager
+  def stop_on_exception(self):
+    with self._graph.as_default(), super().stop_on_exception():
+      yield
+
+
+class Supervisor(tf_supervisor.Supervisor):
+  """tf.train.Supervisor whose service threads run in its graph.
+
+  Every service thread (coordinator.LooperThread) runs its loop inside
+  `coord.stop_on_exception()`, so a Coordinator that enters the graph there
+  puts each thread in graph mode; in the calling thread it is a no-op.
+  """
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self._coord = _GraphCoordinator(self._graph)

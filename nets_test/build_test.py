@@ -1,10 +1,12 @@
-"""Keeps the project files honest: BUILD lists every file, CI runs the README.
+"""Keeps the project files honest: BUILD lists every file, setup.py and BUILD
+ship the data files, CI runs the README.
 
 BUILD is Starlark, which for these rules is also Python: it is evaluated here
 with recording stand-ins for the Bazel rules. Where `bazel` is installed
 (Debian's bazel-bootstrap), `bazel query //...` must parse it too.
 """
 
+import ast
 import glob
 import os
 import shutil
@@ -34,6 +36,16 @@ def load_build_rules(path):
   with open(path, encoding='utf-8') as build_file:
     exec(compile(build_file.read(), path, 'exec'), namespace)  # pylint: disable=exec-used
   return rules
+
+
+def setup_keyword(name):
+  """The literal value of keyword `name` in setup.py's setup() call."""
+  with open(os.path.join(REPO_ROOT, 'setup.py'), encoding='utf-8') as f:
+    tree = ast.parse(f.read())
+  for node in ast.walk(tree):
+    if isinstance(node, ast.keyword) and node.arg == name:
+      return ast.literal_eval(node.value)
+  raise AssertionError('setup.py has no %s=' % name)
 
 
 def _repo_files(pattern):
@@ -69,6 +81,15 @@ class BuildFileTest(unittest.TestCase):
       self.assertEqual(kind, 'py_test')
       self.assertEqual(attributes['srcs'], [test_file])
     self.assertEqual(sorted(self._srcs('py_test')), test_files)
+
+  def testDataFilesAreShippedByBuildAndSetup(self):
+    data_files = _repo_files('nets/data/*')
+    self.assertIn('nets/data/imagenet_synsets.txt', data_files)
+    self.assertEqual(sorted(self.rules['nets'][1]['data']), data_files)
+    packaged = {os.path.relpath(path, REPO_ROOT)
+                for pattern in setup_keyword('package_data')['nets']
+                for path in glob.glob(os.path.join(REPO_ROOT, 'nets', pattern))}
+    self.assertEqual(sorted(packaged), data_files)
 
   def testTestHelpersAreInTheTestLibrary(self):
     helpers = [f for f in _repo_files('nets_test/*.py')

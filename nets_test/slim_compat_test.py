@@ -5,14 +5,78 @@ fails, TensorFlow or tf-slim fixed that breakage and the patch (and its test)
 should be deleted.
 """
 
+import contextlib
+import threading
+
 import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
+from tf_slim import learning as slim_learning
+from tf_slim.data import tfexample_decoder as slim_tfexample_decoder
 from tf_slim.layers import utils as slim_utils
 
+from nets import dataset_utils
 from nets import inception_v3  # pylint: disable=unused-import  (applies the patches)
 from nets import slim_compat
 from nets_test import testing
+
+
+@contextlib.contextmanager
+def _unpatched(module, **originals):
+  """Binds `originals` in `module` (tf-slim as it ships) for the block."""
+  patched = {name: getattr(module, name) for name in originals}
+  for name, value in originals.items():
+    setattr(module, name, value)
+  try:
+    yield
+  finally:
+    for name, value in patched.items():
+      setattr(module, name, value)
+
+
+def _example(encoded, image_format, **features):
+  feature = {'image/encoded': dataset_utils.bytes_feature(encoded),
+             'image/format': dataset_utils.bytes_feature(image_format)}
+  feature.update(features)
+  return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+_KEYS_TO_FEATURES = {
+    'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
+    'image/format': tf.FixedLenFeature((), tf.string, default_value='png'),
+    'image/shape': tf.FixedLenFeature([3], tf.int64),
+    'values': tf.VarLenFeature(tf.float32),
+    'ids': tf.VarLenFeature(tf.int64),
+    'weights': tf.VarLenFeature(tf.float32),
+    'backup': tf.VarLenFeature(tf.float32),
+}
+
+
+def _decode(examples, items_to_handlers):
+  """The decoded items of each serialized example, run in a session."""
+  keys = {k: v for k, v in _KEYS_TO_FEATURES.items()
+          if any(k in h.keys for h in items_to_handlers.values())}
+  decoder = slim_tfexample_decoder.TFExampleDecoder(keys, items_to_handlers)
+  serialized = tf.placeholder(tf.string, [])
+  items = sorted(items_to_handlers)
+  tensors = decoder.decode(serialized, items)
+  with tf.Session() as sess:
+    return [dict(zip(items, sess.run(tensors,
+                                     {serialized: e.SerializeToString()})))
+            for e in examples]
+
+
+def _train_tiny_model(logdir, steps=2):
+  """slim.learning.train of testing.tiny_classifier on constant images."""
+  with tf.Graph().as_default():
+    rng = np.random.RandomState(0)
+    images = tf.constant(rng.uniform(size=(4, 16, 16, 3)), tf.float32)
+    labels = tf.constant([0, 1, 0, 1])
+    logits = testing.tiny_classifier(images, 2)
+    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
+    train_op = slim.learning.create_train_op(
+        loss, tf.train.GradientDescentOptimizer(0.1))
+    return slim.learning.train(train_op, logdir, number_of_steps=steps)
 
 
 class PatchesStillNeededTest(tf.test.TestCase):
@@ -32,10 +96,32 @@ class PatchesStillNeededTest(tf.test.TestCase):
     self.assertTrue(slim_compat.batch_norm_patch_needed(),
                     "slim.batch_norm's Keras path works here: delete patch 2")
 
-  def testBothPatchesApplied(self):
-    self.assertEqual(slim_compat.applied_patches(), ['constant_value', 'batch_norm'])
+  def testTfexampleDecoderOpsPatchStillNeeded(self):
+    with _unpatched(slim_tfexample_decoder,
+                    **slim_compat.ORIGINAL_TFEXAMPLE_DECODER_MODULES):
+      with tf.Graph().as_default():
+        with self.assertRaisesRegex(AttributeError, "'case'"):
+          _decode([_example(b'', b'png')],
+                  {'image': slim_tfexample_decoder.Image()})
+    self.assertTrue(slim_compat.tfexample_decoder_ops_patch_needed(),
+                    'tfexample_decoder finds its ops: delete patch 3')
+
+  def testSupervisorThreadsPatchStillNeeded(self):
+    logdir = self.get_temp_dir() + '/unpatched'
+    with _unpatched(slim_learning,
+                    supervisor=slim_compat.ORIGINAL_LEARNING_SUPERVISOR):
+      with self.assertRaisesRegex(TypeError, 'global_step.*out of scope'):
+        _train_tiny_model(logdir)
+    self.assertTrue(slim_compat.supervisor_threads_patch_needed(),
+                    "Supervisor threads run in graph mode: delete patch 4")
+
+  def testAllPatchesApplied(self):
+    self.assertEqual(slim_compat.applied_patches(),
+                     ['constant_value', 'batch_norm', 'tfexample_decoder_ops',
+                      'supervisor_threads'])
     self.assertIs(slim.batch_norm, slim_compat.batch_norm)
     self.assertIs(slim_utils.constant_value, slim_compat.constant_value)
+    self.assertIs(slim_learning.supervisor.Supervisor, slim_compat.Supervisor)
 
 
 class ConstantValueTest(tf.test.TestCase):
@@ -125,12 +211,96 @@ class BatchNormTest(tf.test.TestCase):
         slim.batch_norm(tf.zeros([1, 2, 2, 3]), fused=False)
 
 
+class TfexampleDecoderOpsTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    rng = np.random.RandomState(0)
+    cls.image = rng.randint(0, 256, (5, 7, 3)).astype(np.uint8)
+    cls.png = testing.encode_images([cls.image], 'png')[0]
+    # A smooth gray image, so JPEG's error stays small.
+    ramp = np.add.outer(np.arange(16), np.arange(16)) * 8
+    cls.smooth = np.repeat(ramp[:, :, None], 3, axis=2).astype(np.uint8)
+    cls.jpeg = testing.encode_images([cls.smooth], 'jpeg')[0]
+
+  def testImageDecodesPngJpegAndRaw(self):
+    handler = slim_tfexample_decoder.Image(shape=None)
+    raw_handler = slim_tfexample_decoder.Image(shape=[5, 7, 3])
+    with tf.Graph().as_default():
+      png, jpeg = _decode([_example(self.png, b'png'),
+                           _example(self.jpeg, b'jpeg')], {'image': handler})
+      raw, = _decode([_example(self.image.tobytes(), b'raw')],
+                     {'image': raw_handler})
+    self.assertAllEqual(png['image'], self.image)
+    self.assertEqual(jpeg['image'].shape, (16, 16, 3))
+    self.assertLess(np.abs(jpeg['image'].astype(float) - self.smooth).max(), 8)
+    self.assertAllEqual(raw['image'], self.image)
+
+  def testTensorShapeKeysAndSparseTensorUseStack(self):
+    handlers = {
+        'values': slim_tfexample_decoder.Tensor(
+            'values', shape_keys='image/shape'),
+        'sparse': slim_tfexample_decoder.SparseTensor(
+            indices_key='ids', values_key='weights', shape=[4], densify=True),
+    }
+    example = _example(
+        b'', b'png',
+        **{'image/shape': dataset_utils.int64_feature([1, 2, 3]),
+           'values': dataset_utils.float_feature([float(v) for v in range(6)]),
+           'ids': dataset_utils.int64_feature([0, 2, 3]),
+           'weights': dataset_utils.float_feature([5.0, 6.0, 7.0])})
+    with tf.Graph().as_default():
+      decoded, = _decode([example], handlers)
+    self.assertAllEqual(decoded['values'], np.arange(6).reshape(1, 2, 3))
+    self.assertAllEqual(decoded['sparse'], [5.0, 0.0, 6.0, 7.0])
+
+  def testBackupHandlerUsesCond(self):
+    handler = slim_tfexample_decoder.BackupHandler(
+        slim_tfexample_decoder.Tensor('values'),
+        slim_tfexample_decoder.Tensor('backup'))
+    with_values = _example(b'', b'png',
+                           values=dataset_utils.float_feature([1.0, 2.0]),
+                           backup=dataset_utils.float_feature([9.0]))
+    without = _example(b'', b'png', backup=dataset_utils.float_feature([9.0]))
+    with tf.Graph().as_default():
+      first, second = _decode([with_values, without], {'item': handler})
+    self.assertAllEqual(first['item'], [1.0, 2.0])
+    self.assertAllEqual(second['item'], [9.0])
+
+
+class SupervisorThreadsTest(tf.test.TestCase):
+
+  def testTrainRunsItsServiceThreadsInTheGraph(self):
+    logdir = self.get_temp_dir() + '/patched'
+    loss = _train_tiny_model(logdir)
+    self.assertGreater(loss, 0.0)
+    self.assertEqual(tf.train.latest_checkpoint(logdir),
+                     logdir + '/model.ckpt-2')
+    # Written by the steps/sec thread, which failed outside the graph.
+    self.assertIn('global_step/sec', testing.summary_values(logdir))
+
+  def testCoordinatorThreadsEnterTheGraph(self):
+    seen = []
+    with tf.Graph().as_default() as graph:
+      tf.train.get_or_create_global_step()
+      sv = slim_compat.Supervisor(graph=graph, logdir=None)
+    def run():
+      with sv.coord.stop_on_exception():
+        seen.append((tf.executing_eagerly(), tf.get_default_graph()))
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    self.assertEqual(seen, [(False, graph)])
+
+
 class NoGlobalSideEffectsTest(tf.test.TestCase):
 
   def testImportKeepsEagerModeAndTensorFlowModules(self):
     script = ('import tensorflow as tf\n'
               'from tensorflow.python.framework import ops\n'
               'import nets.inception_v3\n'
+              'import nets.dataset_factory\n'
               'assert tf.executing_eagerly()\n'
               'assert tf.__internal__.tf2.enabled()\n'
               'assert not hasattr(ops, "Tensor")\n'

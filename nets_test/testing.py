@@ -1,5 +1,6 @@
 """Helpers shared by the tests: build the network, write slim-style
-checkpoints, run the tools in a subprocess as a user's shell would."""
+checkpoints and TFRecords, read them back through slim's data pipeline, run
+the tools in a subprocess as a user's shell would."""
 
 import os
 import subprocess
@@ -196,3 +197,63 @@ def session_outputs(values, num_classes, size, images, encoded_images=()):
                          for e in encoded_images]
         from_bytes = sess.run(logits, {batch: decoded_batch})
   return from_images, from_bytes
+
+
+def encode_images(images, image_format):
+  """PNG or JPEG (quality 95) bytes of uint8 [h, w, c] arrays, encoded by TF."""
+  with tf.Graph().as_default():
+    image = tf.placeholder(tf.uint8, [None, None, None])
+    if image_format == 'png':
+      encoded = tf.io.encode_png(image)
+    else:
+      encoded = tf.io.encode_jpeg(image, quality=95)
+    with tf.Session() as sess:
+      return [sess.run(encoded, {image: value}) for value in images]
+
+
+def write_tfrecord(path, examples):
+  """Writes tf.train.Examples to one TFRecord file."""
+  with tf.io.TFRecordWriter(path) as writer:
+    for example in examples:
+      writer.write(example.SerializeToString())
+
+
+def read_items(dataset, items, count, **provider_kwargs):
+  """`count` tuples of `items` read through slim's DatasetDataProvider.
+
+  Args:
+    dataset: a slim Dataset.
+    items: item names, e.g. ['image', 'label'].
+    count: how many examples to read.
+    **provider_kwargs: DatasetDataProvider arguments; default one reader,
+      no shuffling.
+
+  Returns:
+    A list of `count` tuples of NumPy values, in the order read.
+  """
+  provider_kwargs = dict(dict(num_readers=1, shuffle=False), **provider_kwargs)
+  with tf.Graph().as_default():
+    provider = slim.dataset_data_provider.DatasetDataProvider(
+        dataset, **provider_kwargs)
+    tensors = provider.get(items)
+    with tf.Session() as sess:
+      with slim.queues.QueueRunners(sess):
+        return [tuple(sess.run(tensors)) for _ in range(count)]
+
+
+def tiny_classifier(images, num_classes):
+  """Two slim.conv2d layers (4 3x3/2 filters, then a VALID conv to logits)."""
+  net = slim.conv2d(images, 4, [3, 3], stride=2, scope='conv1')
+  net = slim.conv2d(net, num_classes, net.shape[1:3], padding='VALID',
+                    activation_fn=None, scope='logits')
+  return tf.squeeze(net, [1, 2], name='logits/squeeze')
+
+
+def summary_values(logdir):
+  """{tag: [simple values]} of every summary in the event files of logdir."""
+  values = {}
+  for path in tf.io.gfile.glob(os.path.join(logdir, 'events.out.tfevents.*')):
+    for event in tf.train.summary_iterator(path):
+      for value in event.summary.value:
+        values.setdefault(value.tag, []).append(value.simple_value)
+  return values
