@@ -1,0 +1,208 @@
+"""Batches of images and labels for evaluation and training, with tf.data.
+
+Two sources of labelled images:
+
+  * a slim Dataset (`dataset_factory.get_dataset(...)`): its TFRecord files,
+    decoded by the Dataset's own decoder (slim's features and handlers);
+  * an `ImageFolder`: a folder of class subfolders, one label per subfolder
+    in sorted order, as Keras' `image_dataset_from_directory` numbers them.
+
+  examples = input_pipeline.examples(source)                # decoded, once
+  images, labels = input_pipeline.batches(
+      examples, preprocess_fn, image_size=299, batch_size=32)
+
+Evaluation reads every example exactly once, in file order, and keeps the
+last, partial batch. Training (`training=True`) shuffles, repeats and drops a
+partial batch, as slim's train_image_classifier does. Decoding and
+preprocessing run in parallel threads and the next batches are prefetched,
+so the network does not wait for its input.
+"""
+
+import os
+
+import tensorflow.compat.v1 as tf
+
+from nets import slim_compat
+
+slim_compat.apply()
+
+IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png')
+AUTOTUNE = tf.data.experimental.AUTOTUNE
+# Examples held for shuffling in training (slim's common queue: 1000+).
+DEFAULT_SHUFFLE_BUFFER = 1024
+
+
+class ImageFolder(object):
+  """A folder of class subfolders: `image_dir/<class>/<image file>`.
+
+  Attributes:
+    image_dir: the folder.
+    class_names: the subfolders' names, sorted; label i is class_names[i].
+    labels_to_names: {label: class name}, as a slim Dataset has it.
+    paths, labels: every image file (sorted by class, then name) and its
+      label.
+    num_classes, num_samples: len(class_names), len(paths).
+  """
+
+  def __init__(self, image_dir):
+    """Lists the images.
+
+    Raises:
+      ValueError: if image_dir is not a folder, has no class subfolders, or
+        they hold no image files (.bmp, .gif, .jpeg, .jpg, .png).
+    """
+    if not image_dir or not tf.io.gfile.isdir(image_dir):
+      raise ValueError('image_dir %r is not a directory' % (image_dir,))
+    self.image_dir = image_dir
+    self.class_names = sorted(
+        name.rstrip('/') for name in tf.io.gfile.listdir(image_dir)
+        if not name.startswith('.') and
+        tf.io.gfile.isdir(os.path.join(image_dir, name)))
+    if not self.class_names:
+      raise ValueError('image_dir %s has no class subfolders (expected '
+                       'image_dir/<class>/<image>)' % image_dir)
+    self.labels_to_names = dict(enumerate(self.class_names))
+    self.paths, self.labels = [], []
+    for label, name in enumerate(self.class_names):
+      folder = os.path.join(image_dir, name)
+      for file_name in sorted(tf.io.gfile.listdir(folder)):
+        if file_name.lower().endswith(IMAGE_EXTENSIONS):
+          self.paths.append(os.path.join(folder, file_name))
+          self.labels.append(label)
+    if not self.paths:
+      raise ValueError('image_dir %s has no image files (%s) in its class '
+                       'subfolders' % (image_dir, ', '.join(IMAGE_EXTENSIONS)))
+    self.num_classes = len(self.class_names)
+    self.num_samples = len(self.paths)
+
+
+def data_files(dataset):
+  """The sorted TFRecord files of a slim Dataset.
+
+  Raises:
+    ValueError: if no file matches its data_sources.
+  """
+  patterns = dataset.data_sources
+  if isinstance(patterns, str):
+    patterns = [patterns]
+  files = sorted(set(f for p in patterns for f in tf.io.gfile.glob(p)))
+  if not files:
+    raise ValueError('no files match %s' % ', '.join(patterns))
+  return files
+
+
+def _decode_image_file(path):
+  image = tf.io.decode_image(tf.io.read_file(path), channels=3,
+                             expand_animations=False)
+  image.set_shape([None, None, 3])
+  return image
+
+
+def examples(source, training=False, num_readers=4, shuffle_buffer=None,
+             seed=None, num_shards=1, shard_index=0):
+  """Decoded examples {'image': uint8 [h, w, 3], 'label': int64}.
+
+  Args:
+    source: a slim Dataset or an ImageFolder.
+    training: shuffle (files, then examples) and repeat forever; else every
+      example once, in order.
+    num_readers: TFRecord files read at once in training (slim's
+      --num_readers).
+    shuffle_buffer: examples shuffled together in training (default
+      DEFAULT_SHUFFLE_BUFFER).
+    seed: seed of the shuffles.
+    num_shards, shard_index: read only every num_shards-th file (or example,
+      when there are fewer files than shards), from shard_index: one shard
+      per worker of a cluster.
+
+  Returns:
+    A tf.data.Dataset.
+
+  Raises:
+    ValueError: for a bad shard or no files.
+  """
+  if not 0 <= shard_index < num_shards:
+    raise ValueError('shard_index must be in [0, num_shards), got %r of %r'
+                     % (shard_index, num_shards))
+  deterministic = not training
+  if isinstance(source, ImageFolder):
+    records = tf.data.Dataset.from_tensor_slices(
+        (source.paths, tf.constant(source.labels, tf.int64)))
+    if num_shards > 1:
+      records = records.shard(num_shards, shard_index)
+    if training:
+      records = records.shuffle(source.num_samples, seed=seed).repeat()
+    return records.map(
+        lambda path, label: {'image': _decode_image_file(path),
+                             'label': label},
+        num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+  files = data_files(source)
+  shard_files = num_shards > 1 and len(files) >= num_shards
+  file_names = tf.data.Dataset.from_tensor_slices(files)
+  if shard_files:
+    file_names = file_names.shard(num_shards, shard_index)
+  if training:
+    file_names = file_names.shuffle(len(files), seed=seed).repeat()
+  if training:
+    records = file_names.interleave(
+        tf.data.TFRecordDataset, cycle_length=max(1, num_readers),
+        num_parallel_calls=max(1, num_readers), deterministic=False)
+  else:  # File after file: reading is cheap next to decoding (parallel).
+    records = file_names.flat_map(tf.data.TFRecordDataset)
+  if num_shards > 1 and not shard_files:
+    records = records.shard(num_shards, shard_index)
+  if training:
+    records = records.shuffle(shuffle_buffer or DEFAULT_SHUFFLE_BUFFER,
+                              seed=seed)
+  decoder = source.decoder
+
+  def decode(serialized):
+    image, label = decoder.decode(serialized, ['image', 'label'])
+    image.set_shape([None, None, 3])
+    return {'image': image, 'label': tf.cast(label, tf.int64)}
+
+  return records.map(decode, num_parallel_calls=AUTOTUNE,
+                     deterministic=deterministic)
+
+
+def batches(example_dataset, preprocess_fn, image_size, batch_size,
+            training=False, labels_offset=0, num_threads=None):
+  """(images, labels) tensors of the next batch, from `examples(...)`.
+
+  Args:
+    example_dataset: a tf.data.Dataset from `examples`.
+    preprocess_fn: fn(image, height, width) -> float32 [height, width, 3]
+      (e.g. `preprocessing_factory.get_preprocessing(...)`). In training it
+      runs inside tf.data, so it must not add summaries.
+    image_size: height and width of the batches.
+    batch_size: images per batch.
+    training: drop a partial last batch (the examples repeat anyway).
+    labels_offset: subtracted from every label (slim's --labels_offset).
+    num_threads: parallel preprocessing calls; None: tf.data's choice.
+
+  Returns:
+    (images float32 [batch, size, size, 3], labels int64 [batch]) from a
+    one-shot iterator: each run of them gives the next batch, and
+    tf.errors.OutOfRangeError once an evaluation has read everything.
+
+  Raises:
+    ValueError: for a batch_size or image_size below 1, a negative offset.
+  """
+  if batch_size < 1:
+    raise ValueError('batch_size must be at least 1, got %r' % batch_size)
+  if image_size < 1:
+    raise ValueError('image_size must be at least 1, got %r' % image_size)
+  if labels_offset < 0:
+    raise ValueError('labels_offset must be >= 0, got %r' % labels_offset)
+
+  def prepare(example):
+    image = preprocess_fn(example['image'], image_size, image_size)
+    return image, example['label'] - labels_offset
+
+  ready = example_dataset.map(prepare, num_parallel_calls=num_threads or
+                              AUTOTUNE, deterministic=not training)
+  ready = ready.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+  images, labels = tf.data.make_one_shot_iterator(ready).get_next()
+  images.set_shape([batch_size if training else None, image_size,
+                    image_size, 3])
+  return images, labels
