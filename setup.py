@@ -9,7 +9,7 @@ setuptools.setup(
                  'compatible with the released slim checkpoints.'),
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    packages=['nets'],
+    packages=['nets', 'nets.benchmarking'],
     # The ImageNet class names nets.imagenet reads (its header says where
     # they came from).
     package_data={'nets': ['data/*.txt']},

@@ -203,7 +203,7 @@ def define_shared_flags(*names, required=(), **defaults):
           'overwrite', default, 'Replace existing outputs.'),
   }
   usual = {'checkpoint_path': None, 'num_classes': None,
-           'image_size': inception_v3.default_image_size,
+           'image_size': inception_v3.inception_v3.default_image_size,
            'moving_average_decay': None, 'overwrite': False}
   unknown = set(names) - set(definitions) | set(defaults) - set(names)
   if unknown:
@@ -256,7 +256,7 @@ def parse_flags(argv, on_parsed=None, program=None):
 
 
 def run(main, define_flags=None, errors=(ValueError, OSError),
-        positional_args=False, program=None):
+        positional_args=False, program=None, on_parsed=None):
   """Runs `main(argv)` as a command: absl flags, quiet logs, one-line errors.
 
   Args:
@@ -266,6 +266,8 @@ def run(main, define_flags=None, errors=(ValueError, OSError),
     positional_args: whether the tool takes arguments besides flags (else
       any is refused).
     program: the name errors start with; default: the running script's.
+    on_parsed: optional fn() run once the flags are parsed (see
+      `parse_flags`).
   """
   import warnings  # pylint: disable=g-import-not-at-top
   from absl import app  # pylint: disable=g-import-not-at-top
@@ -288,4 +290,4 @@ def run(main, define_flags=None, errors=(ValueError, OSError),
     sys.exit(status or 0)
 
   app.run(checked_main,
-          flags_parser=lambda argv: parse_flags(argv, program=program))
+          flags_parser=lambda argv: parse_flags(argv, on_parsed, program))

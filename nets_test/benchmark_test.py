@@ -1,27 +1,49 @@
-"""Tests for benchmark.py: the seed's timing and output, the CLI, bad input,
---optimize, --precision and --compare.
+"""Tests for benchmark.py and its harness (nets.benchmarking): the seed's
+timing and output, the CLI, bad input, --optimize, --precision, --compare,
+and the files a run writes (refused, reserved, whole, raced, interrupted).
 
-Runs the benchmark in-process and as a subprocess on tiny settings (batch
-1-2, 75..107 pixels, 1-3 batches). Nothing here asserts a speed.
+Runs the harness in-process and benchmark.py as a subprocess on tiny
+settings (batch 1-2, 75..107 pixels, 1-3 batches). Nothing here asserts a
+speed.
 """
 
 import collections
-import contextlib
+import concurrent.futures
 import io
 import json
 import os
 import re
+import select
+import signal
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
 from unittest import mock
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import benchmark
+from nets import cli
+from nets import inference
+from nets.benchmarking import compare
+from nets.benchmarking import config as config_lib
+from nets.benchmarking import devices
+from nets.benchmarking import graphs
+from nets.benchmarking import harness
+from nets.benchmarking import network
+from nets.benchmarking import records
+from nets.benchmarking import runners as runners_lib
+from nets.benchmarking import timing as timing_lib
+from nets.benchmarking import weights as weights_lib
 from nets_test import testing
 
-FLAGS = benchmark.FLAGS
+Config = config_lib.Config
+RunSettings = config_lib.RunSettings
+BenchmarkError = config_lib.BenchmarkError
 
 TIMESTAMP = r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}'
 STEP_LINE = re.compile(r'%s: step (\d+), duration = (\d+\.\d{3})$' % TIMESTAMP)
@@ -42,6 +64,9 @@ PRECISION_LINE = re.compile(
     r'\|diff\| (\S+) of the largest logit \(tolerance (\S+)\)$' % TIMESTAMP)
 TINY = ('--batch_size=1', '--image_size=75', '--num_batches=3',
         '--num_warmup_batches=1', '--display_every=1')
+TINY_CONFIG = Config(batch_size=1, image_size=75)
+TINY_STEPS = {'num_batches': 3, 'num_warmup_batches': 1, 'display_every': 1}
+LOG_LINE = re.compile(r'[IW]\d{4} ')
 
 
 def free_port():
@@ -51,34 +76,56 @@ def free_port():
     return s.getsockname()[1]
 
 
-def run_in_process(*args):
-  """benchmark.run with these flags; returns (stdout lines, record)."""
-  benchmark.parse_flags(['benchmark.py'] + list(args))
+def run_harness(config=TINY_CONFIG, **settings):
+  """harness.run in this process; returns (stdout lines, record)."""
   out = io.StringIO()
-  try:
-    record = benchmark.run(out)
-  finally:
-    FLAGS.unparse_flags()
+  record = harness.run(RunSettings(config=config, **settings), out)
   return out.getvalue().splitlines(), record
-
-
-def error_in_process(*args):
-  """Parses and runs like the CLI; returns (exit status, stderr lines)."""
-  err = io.StringIO()
-  try:
-    with contextlib.redirect_stderr(err):
-      argv = benchmark.parse_flags(['benchmark.py'] + list(args))
-      benchmark.main(argv)
-  except SystemExit as e:
-    return e.code, err.getvalue().splitlines()
-  finally:
-    FLAGS.unparse_flags()
-  raise AssertionError('no error for %s' % (args,))
 
 
 def run_cli(*args):
   """benchmark.py in a subprocess, with a user's default log level."""
   return testing.run_python(['benchmark.py'] + list(args))
+
+
+def run_cli_all(arg_lists, workers=2):
+  """run_cli of each argument list, two at a time; results in their order."""
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    return list(pool.map(lambda args: run_cli(*args), arg_lists))
+
+
+def error_lines(stderr):
+  """stderr's lines but absl's log lines."""
+  return [l for l in stderr.splitlines() if l.strip() and
+          not LOG_LINE.match(l)]
+
+
+def start_cli(*args):
+  """benchmark.py started in a subprocess (stdout and stderr piped)."""
+  return subprocess.Popen([sys.executable, 'benchmark.py'] + list(args),
+                          cwd=testing.REPO_ROOT, env=testing.user_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def first_line(proc, timeout=testing.SUBPROCESS_TIMEOUT_S):
+  """The first stdout line of a started benchmark.py (its first step)."""
+  ready, _, _ = select.select([proc.stdout], [], [], timeout)
+  line = proc.stdout.readline() if ready else ''
+  if not line:
+    proc.kill()
+    raise AssertionError('no step line: %s' % proc.communicate()[1][-3000:])
+  return line.rstrip('\n')
+
+
+def leftovers(directory):
+  return sorted(n for n in os.listdir(directory) if '.partial-' in n)
+
+
+def usual_file_mode():
+  umask = os.umask(0)
+  os.umask(umask)
+  return 0o666 & ~umask
 
 
 def trace_ops_by_device(path):
@@ -127,8 +174,8 @@ class SeedTimingTest(tf.test.TestCase):
     warmup, timed = [7.0], [0.5, 1.25, 2.0, 0.25, 1.0]
     clock = FakeClock(warmup + timed)
     out = io.StringIO()
-    with mock.patch.object(benchmark.time, 'perf_counter', clock):
-      timing = benchmark.time_steps(clock.step, num_batches=5,
+    with mock.patch.object(timing_lib.time, 'perf_counter', clock):
+      timing = timing_lib.time_steps(clock.step, num_batches=5,
                                     num_warmup_batches=1, display_every=2,
                                     info_string='Forward', out=out)
     self.assertEqual(clock.steps, 6)
@@ -147,8 +194,8 @@ class SeedTimingTest(tf.test.TestCase):
     seed_steps = [i - 10 for i in range(10 + 25) if i >= 10 and not i % 10]
     clock = FakeClock([0.1] * 35)
     out = io.StringIO()
-    with mock.patch.object(benchmark.time, 'perf_counter', clock):
-      benchmark.time_steps(clock.step, num_batches=25, out=out,
+    with mock.patch.object(timing_lib.time, 'perf_counter', clock):
+      timing_lib.time_steps(clock.step, num_batches=25, out=out,
                            info_string='Forward-backward')
     lines = out.getvalue().splitlines()
     self.assertEqual([int(STEP_LINE.match(l).group(1)) for l in lines[:-1]],
@@ -158,7 +205,7 @@ class SeedTimingTest(tf.test.TestCase):
 
   def testMeanAndPopulationSd(self):
     durations = [1.0, 2.0, 4.0, 8.0]
-    mean, sd = benchmark.mean_and_sd(durations)
+    mean, sd = timing_lib.mean_and_sd(durations)
     self.assertAllClose([mean, sd], [np.mean(durations), np.std(durations)])
 
   def testRoundingCannotMakeSdFail(self):
@@ -166,7 +213,7 @@ class SeedTimingTest(tf.test.TestCase):
     n = len(durations)
     raw = sum(d * d for d in durations) / n - (sum(durations) / n)**2
     self.assertLess(raw, 0.0)  # The seed's math.sqrt would raise here.
-    self.assertEqual(benchmark.mean_and_sd(durations)[1], 0.0)
+    self.assertEqual(timing_lib.mean_and_sd(durations)[1], 0.0)
 
 
 class StatisticsTest(tf.test.TestCase):
@@ -175,10 +222,10 @@ class StatisticsTest(tf.test.TestCase):
     durations = [d / 100.0 for d in np.random.RandomState(0).permutation(
         np.arange(1, 101))]
     mean, sd = float(np.mean(durations)), float(np.std(durations))
-    timing = benchmark.Timing(durations, [], mean, sd)
-    config = benchmark.Config(batch_size=4,
+    timing = timing_lib.Timing(durations, [], mean, sd)
+    config = Config(batch_size=4,
                               devices=('/device:CPU:0', '/device:CPU:1'))
-    stats = benchmark.statistics(timing, config)
+    stats = timing_lib.statistics(timing, config)
     quantiles = statistics.quantiles(durations, n=100, method='inclusive')
     self.assertAllClose(
         [stats['median_sec'], stats['p90_sec'], stats['p99_sec']],
@@ -186,14 +233,14 @@ class StatisticsTest(tf.test.TestCase):
     self.assertAllClose(stats['images_per_sec'], 8 / 0.505)
     self.assertAllClose(stats['images_per_sec_per_tower'], 4 / 0.505)
     self.assertEqual(stats['num_towers'], 2)
-    line = SUMMARY_LINE.match(benchmark.summary_line(stats)).groups()
+    line = SUMMARY_LINE.match(timing_lib.summary_line(stats)).groups()
     self.assertEqual(line[:6], ('15.8', '7.9', '2', '0.505', '0.901',
                                 '0.990'))
 
   def testPeakRssIsTheKernelsHighWaterMark(self):
     with open('/proc/self/status') as f:
       vm_hwm_kib = int(re.search(r'VmHWM:\s+(\d+) kB', f.read()).group(1))
-    self.assertAllClose(benchmark.peak_rss_mib(), vm_hwm_kib / 1024.0,
+    self.assertAllClose(timing_lib.peak_rss_mib(), vm_hwm_kib / 1024.0,
                         rtol=0.05)
 
 
@@ -205,15 +252,15 @@ class DevicesTest(tf.test.TestCase):
           '/job:localhost/replica:0/task:0/device:GPU:1']
 
   def testDefaultIsGpuWhenThereIsOne(self):
-    self.assertEqual(benchmark.tower_devices(None, 1, self.CPUS[:1]),
+    self.assertEqual(devices.tower_devices(None, 1, self.CPUS[:1]),
                      ('/device:CPU:0',))
-    self.assertEqual(benchmark.tower_devices(None, 1, self.CPUS + self.GPUS),
+    self.assertEqual(devices.tower_devices(None, 1, self.CPUS + self.GPUS),
                      ('/device:GPU:0',))
 
   def testTowersTakeConsecutiveDevices(self):
-    self.assertEqual(benchmark.tower_devices('/cpu:0', 2, self.CPUS),
+    self.assertEqual(devices.tower_devices('/cpu:0', 2, self.CPUS),
                      ('/device:CPU:0', '/device:CPU:1'))
-    self.assertEqual(benchmark.tower_devices('/gpu:1', 1, self.GPUS),
+    self.assertEqual(devices.tower_devices('/gpu:1', 1, self.GPUS),
                      ('/device:GPU:1',))
 
   def testUnavailableOrMalformedDevices(self):
@@ -223,51 +270,28 @@ class DevicesTest(tf.test.TestCase):
              ('/tpu:0', 1, self.CPUS, '--device=/tpu:0: expected'),
              ('cpu zero', 1, self.CPUS, '--device=cpu zero: expected')]
     for device, num, available, message in cases:
-      with self.assertRaisesRegex(benchmark.BenchmarkError, re.escape(message)):
-        benchmark.tower_devices(device, num, available)
+      with self.assertRaisesRegex(BenchmarkError, re.escape(message)):
+        devices.tower_devices(device, num, available)
 
 
-class FilesAndTargetsTest(tf.test.TestCase):
-
-  def testWriteAtomicallyTouchesOnlyTheNamedFile(self):
-    directory = self.get_temp_dir()
-    path = os.path.join(directory, 'run.json')
-    neighbour = os.path.join(directory, 'other.json')
-    for name in (path, neighbour):
-      with open(name, 'w') as f:
-        f.write('old')
-    benchmark.write_atomically(path, '{"new": 1}')
-    with open(path) as f:
-      self.assertEqual(f.read(), '{"new": 1}')
-    with open(neighbour) as f:
-      self.assertEqual(f.read(), 'old')
-    self.assertCountEqual(os.listdir(directory), ['run.json', 'other.json'])
-
-  def testOutputPaths(self):
-    missing = os.path.join(self.get_temp_dir(), 'no_such_dir', 'x.json')
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
-                                'json_output=.*does not exist'):
-      benchmark.check_output_path('json_output', missing)
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
-                                'trace_file=.*is a directory'):
-      benchmark.check_output_path('trace_file', self.get_temp_dir())
+class TargetsTest(tf.test.TestCase):
 
   def testTargets(self):
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
+    with self.assertRaisesRegex(BenchmarkError,
                                 'target=localhost:1: expected grpc://'):
-      benchmark.check_target('localhost:1')
+      devices.check_target('localhost:1')
     port = free_port()
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
+    with self.assertRaisesRegex(BenchmarkError,
                                 'target=grpc://localhost:%d: cannot connect'
                                 % port):
-      benchmark.check_target('grpc://localhost:%d' % port)
+      devices.check_target('grpc://localhost:%d' % port)
 
 
 class BuildTest(tf.test.TestCase):
 
   def testAuxHeadOnlyWhereTheLossNeedsItAndItFits(self):
     def scopes(**kw):
-      model = benchmark.build_model(benchmark.Config(batch_size=1, **kw))
+      model = graphs.build_model(Config(batch_size=1, **kw))
       with model.graph.as_default():
         return {v.op.name.split('/')[1] for v in tf.global_variables()}
     self.assertIn('AuxLogits', scopes(mode='forward-backward', image_size=107))
@@ -276,18 +300,18 @@ class BuildTest(tf.test.TestCase):
     self.assertNotIn('AuxLogits', scopes(mode='forward', image_size=299))
 
   def testNchwIsRefused(self):
-    with self.assertRaisesRegex(benchmark.BenchmarkError,
+    with self.assertRaisesRegex(BenchmarkError,
                                 '--data_format=NCHW: not supported'):
-      benchmark.build_model(benchmark.Config(data_format='NCHW'))
+      graphs.build_model(Config(data_format='NCHW'))
 
   def testCheckpointWeightsAreTheOnesTimed(self):
     path = os.path.join(self.get_temp_dir(), 'v1', 'model.ckpt')
     values = testing.write_checkpoint(path, num_classes=1001, image_size=299,
                                       version='V1', seed=3)
-    config = benchmark.Config(batch_size=1, image_size=75, num_classes=1001,
+    config = Config(batch_size=1, image_size=75, num_classes=1001,
                               checkpoint_path=os.path.dirname(path))
-    model = benchmark.build_model(config)
-    with benchmark.start_session(model, config) as session:
+    model = graphs.build_model(config)
+    with graphs.start_session(model, config) as session:
       with model.graph.as_default():
         variables = {v.op.name: v for v in tf.global_variables()}
       for name in ('InceptionV3/Conv2d_1a_3x3/weights',
@@ -297,13 +321,175 @@ class BuildTest(tf.test.TestCase):
         self.assertAllEqual(session.run(variables[name]), values[name])
 
 
-class InProcessRunTest(tf.test.TestCase):
+class HarnessRunTest(tf.test.TestCase):
+  """harness.run on the configurations the flags describe."""
+
+  def testForwardBackwardRunsTheBackwardPass(self):
+    trace_path = os.path.join(self.get_temp_dir(), 'fb.trace.json')
+    config = Config(mode='forward-backward', batch_size=2, image_size=107)
+    lines, record = run_harness(config, num_batches=2, num_warmup_batches=1,
+                                trace_file=trace_path)
+    self.assertLen(lines, 3)  # step 0, the seed's line, the summary.
+    self.assertEqual(FINAL_LINE.match(lines[1]).group(1, 2),
+                     ('Forward-backward', '2'))
+    self.assertEqual(record['config']['mode'], 'forward-backward')
+    ops = collections.Counter()
+    for counter in trace_ops_by_device(trace_path).values():
+      ops.update(counter)
+    self.assertTrue(has_op(ops, 'Conv2DBackpropFilter'))
+    self.assertTrue(has_op(ops, 'FusedBatchNormGrad'))
+    # The aux head's loss is part of the training loss, so of the gradients.
+    self.assertTrue(any(n and n.startswith('gradients/InceptionV3/AuxLogits/')
+                        for n in op_names(trace_path)))
+    # Its disk space was claimed generously enough.
+    self.assertLess(os.path.getsize(trace_path), records.trace_size(config))
+
+  def testTwoCpuTowers(self):
+    trace_path = os.path.join(self.get_temp_dir(), 'towers.trace.json')
+    config = Config(batch_size=1, image_size=75,
+                    devices=('/device:CPU:0', '/device:CPU:1'))
+    lines, record = run_harness(config, num_batches=2, num_warmup_batches=1,
+                                trace_file=trace_path)
+    self.assertEqual(record['device']['towers'],
+                     ['/device:CPU:0', '/device:CPU:1'])
+    stats = record['statistics']
+    mean = np.mean(record['durations_sec'])
+    self.assertAllClose([stats['images_per_sec_per_tower'],
+                         stats['images_per_sec']], [1 / mean, 2 / mean])
+    self.assertEqual(SUMMARY_LINE.match(lines[-1]).group(3), '2')
+    ops = trace_ops_by_device(trace_path)
+    for index in (0, 1):
+      device = [d for d in ops if d.endswith('CPU:%d Compute' % index)]
+      self.assertLen(device, 1)
+      self.assertTrue(has_op(ops[device[0]], 'Conv2D'), device)
+    self.assertLess(os.path.getsize(trace_path), records.trace_size(config))
+
+  def testCheckpointRun(self):
+    path = os.path.join(self.get_temp_dir(), 'v2', 'model.ckpt-7')
+    testing.write_checkpoint(path, num_classes=1001, image_size=299)
+    config = Config(batch_size=1, image_size=75, num_classes=1001,
+                    checkpoint_path=path)
+    lines, record = run_harness(config, **TINY_STEPS)
+    self.assertEqual(FINAL_LINE.match(lines[-2]).group(2), '3')
+    self.assertEqual(record['config']['checkpoint_path'], path)
+
+  def testRecordSizeIsWithinTheReservation(self):
+    # The longest durations JSON writes (17 significant digits, exponent),
+    # on many devices.
+    settings = RunSettings(num_batches=1000, num_warmup_batches=100)
+    steps = [1.2345678901234567e-05] * settings.num_batches
+    stats = {k: 1.2345678901234567e-05 for k in (
+        'mean_sec', 'sd_sec', 'median_sec', 'p90_sec', 'p99_sec', 'min_sec',
+        'max_sec', 'images_per_sec', 'images_per_sec_per_tower',
+        'peak_rss_mib')}
+    record = records.run_record(
+        settings.config,
+        timing_lib.Timing(steps, steps[:settings.num_warmup_batches], 1, 1),
+        stats, ['/job:localhost/replica:0/task:0/device:CPU:%d' % i
+                for i in range(64)],
+        {'flag_%d' % i: '/a/long/path/' * 8 for i in range(30)})
+    size = len(records.to_json(record).encode())
+    self.assertLess(size, records.json_size(settings))
+    self.assertGreater(size, records.json_size(settings) / 4)  # Not absurd.
+
+
+class BadInputTest(tf.test.TestCase):
+  """Every bad flag: one line naming it, exit status 1, no traceback."""
+
+  def assertOneLineErrors(self, cases):
+    """Runs benchmark.py on each (args, *fragments); returns stderr lines."""
+    results = run_cli_all([args for args, *_ in cases])
+    all_lines = []
+    for (args, *fragments), result in zip(cases, results):
+      lines = [l for l in result.stderr.splitlines() if l.strip()]
+      self.assertEqual(result.returncode, 1, (args, result.stderr))
+      self.assertEqual(result.stdout, '', args)
+      self.assertTrue(lines[-1].startswith(ERROR_LINE), lines)
+      for fragment in fragments:
+        self.assertIn(fragment, lines[-1])
+      self.assertEqual(sum(l.startswith(ERROR_LINE) for l in lines), 1)
+      self.assertFalse(any('Traceback' in l for l in lines))
+      all_lines.append(lines)
+    return all_lines
+
+  def assertOneLineError(self, args, *fragments):
+    return self.assertOneLineErrors([(args, *fragments)])[0]
+
+  def testFlagValues(self):
+    cases = [
+        (['--batch_size=0'], 'flag --batch_size=0'),
+        (['--image_size=74'], 'flag --image_size=74'),
+        (['--num_batches=-1'], 'flag --num_batches=-1'),
+        (['--num_warmup_batches=-1'], 'flag --num_warmup_batches=-1'),
+        (['--num_devices=0'], 'flag --num_devices=0'),
+        (['--mode=backward'], 'flag --mode=backward'),
+        (['--data_format=NCWH'], 'flag --data_format=NCWH'),
+        (['--batch_size=two'], 'flag --batch_size=two'),
+        (['--no_such_flag'], "'no_such_flag'"),
+        (['extra'], 'unexpected arguments: extra')]
+    for lines in self.assertOneLineErrors(cases):
+      self.assertLen(lines, 1)
+
+  def testFiles(self):
+    missing_dir = os.path.join(self.get_temp_dir(), 'no_such_dir')
+    self.assertOneLineErrors([
+        (['--json_output=%s/r.json' % missing_dir],
+         '--json_output=', 'does not exist'),
+        (['--trace_file=%s/t.json' % missing_dir],
+         '--trace_file=', 'does not exist'),
+        (['--checkpoint_path=%s/model.ckpt' % missing_dir],
+         '--checkpoint_path=', 'No checkpoint at'),
+        # What FilesAndTargetsTest.testOutputPaths asked of
+        # check_output_path, now of the command.
+        (['--trace_file=' + self.get_temp_dir()],
+         '--trace_file=', 'is a directory')])
+
+  def testDevicesAndTargets(self):
+    self.assertOneLineErrors([
+        (['--data_format=NCHW'], '--data_format=NCHW: not supported on CPU'),
+        (['--device=/cpu:5'], '--device=/cpu:5', 'not available'),
+        (['--target=grpc://localhost:%d' % free_port()], '--target=',
+         'cannot connect')])
+
+  def testCompareAndOptimizeFlags(self):
+    missing = os.path.join(self.get_temp_dir(), 'missing.onnx')
+    self.assertOneLineErrors([
+        (['--compare=plain,fast'], "--compare: unknown configuration 'fast'"),
+        (['--compare=plain,plain'], '--compare: plain is listed twice'),
+        (['--compare=plain', '--mode=forward-backward'],
+         '--compare: cannot be combined with --mode'),
+        (['--compare=plain', '--optimize'],
+         '--compare: cannot be combined with --optimize'),
+        (['--compare=plain', '--num_devices=2'],
+         '--compare: cannot be combined with --num_devices'),
+        (['--optimize', '--mode=forward-backward'],
+         '--optimize: the optimized graph is for inference'),
+        (['--precision=fp8'], 'flag --precision=fp8'),
+        (['--compare=plain', '--onnx_model=' + missing],
+         '--onnx_model=%s: no such file' % missing)])
+
+  def testCheckpointThatDoesNotFit(self):
+    path = os.path.join(self.get_temp_dir(), 'ckpt1001', 'model.ckpt')
+    testing.write_checkpoint(path, num_classes=1001, image_size=299,
+                             version='V1')
+    self.assertOneLineError(
+        [*TINY, '--checkpoint_path=' + path], '--checkpoint_path=' + path,
+        'InceptionV3/Logits/Conv2d_1c_1x1/weights: [1, 1, 2048, 1000] vs '
+        '[1, 1, 2048, 1001]', 'InceptionV3/Logits/Conv2d_1c_1x1/biases')
+
+
+class CommandLineTest(tf.test.TestCase):
+  """benchmark.py as the user runs it."""
 
   def testForwardRecordAndTrace(self):
     json_path = os.path.join(self.get_temp_dir(), 'run.json')
     trace_path = os.path.join(self.get_temp_dir(), 'step.trace.json')
-    lines, record = run_in_process(*TINY, '--json_output=' + json_path,
-                                   '--trace_file=' + trace_path)
+    result = run_cli(*TINY, '--json_output=' + json_path,
+                     '--trace_file=' + trace_path)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    lines = result.stdout.splitlines()
+    with open(json_path) as f:
+      record = json.load(f)
     self.assertLen(lines, 5)
     self.assertEqual([STEP_LINE.match(l).group(1) for l in lines[:3]],
                      ['0', '1', '2'])
@@ -316,12 +502,10 @@ class InProcessRunTest(tf.test.TestCase):
     summary = SUMMARY_LINE.match(lines[4]).groups()
     self.assertEqual(summary[2:4], ('1', '%.3f' % np.median(durations)))
 
-    with open(json_path) as f:
-      self.assertEqual(json.load(f), json.loads(json.dumps(record)))
     self.assertEqual(record['tensorflow_version'], tf.__version__)
     self.assertEqual(record['info_string'], 'Forward')
     expected = {'mode': 'forward', 'batch_size': 1, 'image_size': 75,
-                'num_classes': 1000, 'devices': ('/device:CPU:0',),
+                'num_classes': 1000, 'devices': ['/device:CPU:0'],
                 'data_format': 'NHWC', 'xla': False}
     self.assertEqual({k: record['config'][k] for k in expected}, expected)
     self.assertEqual(record['flags']['num_batches'], 3)
@@ -336,54 +520,21 @@ class InProcessRunTest(tf.test.TestCase):
     self.assertTrue(has_op(ops[cpu0[0]], 'Conv2D'))
     self.assertIn('InceptionV3/Logits/SpatialSqueeze', op_names(trace_path))
 
-  def testForwardBackwardRunsTheBackwardPass(self):
-    trace_path = os.path.join(self.get_temp_dir(), 'fb.trace.json')
-    lines, record = run_in_process(
-        '--mode=forward-backward', '--batch_size=2', '--image_size=107',
-        '--num_batches=2', '--num_warmup_batches=1',
-        '--trace_file=' + trace_path)
-    self.assertLen(lines, 3)  # step 0, the seed's line, the summary.
-    self.assertEqual(FINAL_LINE.match(lines[1]).group(1, 2),
-                     ('Forward-backward', '2'))
-    self.assertEqual(record['config']['mode'], 'forward-backward')
-    ops = collections.Counter()
-    for counter in trace_ops_by_device(trace_path).values():
-      ops.update(counter)
-    self.assertTrue(has_op(ops, 'Conv2DBackpropFilter'))
-    self.assertTrue(has_op(ops, 'FusedBatchNormGrad'))
-    # The aux head's loss is part of the training loss, so of the gradients.
-    self.assertTrue(any(n and n.startswith('gradients/InceptionV3/AuxLogits/')
-                        for n in op_names(trace_path)))
-
-  def testTwoCpuTowers(self):
-    trace_path = os.path.join(self.get_temp_dir(), 'towers.trace.json')
-    lines, record = run_in_process(
-        '--num_devices=2', '--batch_size=1', '--image_size=75',
-        '--num_batches=2', '--num_warmup_batches=1',
-        '--trace_file=' + trace_path)
-    self.assertEqual(record['device']['towers'],
-                     ['/device:CPU:0', '/device:CPU:1'])
-    stats = record['statistics']
-    mean = np.mean(record['durations_sec'])
-    self.assertAllClose([stats['images_per_sec_per_tower'],
-                         stats['images_per_sec']], [1 / mean, 2 / mean])
-    self.assertEqual(SUMMARY_LINE.match(lines[-1]).group(3), '2')
-    ops = trace_ops_by_device(trace_path)
-    for index in (0, 1):
-      device = [d for d in ops if d.endswith('CPU:%d Compute' % index)]
-      self.assertLen(device, 1)
-      self.assertTrue(has_op(ops[device[0]], 'Conv2D'), device)
-
   def testLocalServerTarget(self):
     port = free_port()
     tf.distribute.Server(
         tf.train.ClusterSpec({'bench': ['localhost:%d' % port]}),
         job_name='bench', task_index=0)
     trace_path = os.path.join(self.get_temp_dir(), 'remote.trace.json')
-    lines, record = run_in_process(
+    json_path = os.path.join(self.get_temp_dir(), 'remote.json')
+    result = run_cli(
         '--target=grpc://localhost:%d' % port, '--batch_size=1',
         '--image_size=75', '--num_batches=2', '--num_warmup_batches=1',
-        '--trace_file=' + trace_path)
+        '--trace_file=' + trace_path, '--json_output=' + json_path)
+    self.assertEqual(result.returncode, 0, result.stderr)
+    lines = result.stdout.splitlines()
+    with open(json_path) as f:
+      record = json.load(f)
     self.assertEqual(FINAL_LINE.match(lines[-2]).group(2), '2')
     self.assertEqual(record['flags']['target'], 'grpc://localhost:%d' % port)
     # The server's job name shows the steps ran there.
@@ -391,90 +542,6 @@ class InProcessRunTest(tf.test.TestCase):
                      ['/job:bench/replica:0/task:0/device:CPU:0'])
     self.assertTrue(any(d.startswith('/job:bench/') and has_op(ops, 'Conv2D')
                         for d, ops in trace_ops_by_device(trace_path).items()))
-
-  def testCheckpointRun(self):
-    path = os.path.join(self.get_temp_dir(), 'v2', 'model.ckpt-7')
-    testing.write_checkpoint(path, num_classes=1001, image_size=299)
-    lines, record = run_in_process(*TINY, '--num_classes=1001',
-                                   '--checkpoint_path=' + path)
-    self.assertEqual(FINAL_LINE.match(lines[-2]).group(2), '3')
-    self.assertEqual(record['config']['checkpoint_path'], path)
-
-
-class BadInputTest(tf.test.TestCase):
-  """Every bad flag: one line naming it, exit status 1, no traceback."""
-
-  def assertOneLineError(self, args, *fragments):
-    status, lines = error_in_process(*args)
-    self.assertEqual(status, 1)
-    self.assertTrue(lines[-1].startswith(ERROR_LINE), lines)
-    for fragment in fragments:
-      self.assertIn(fragment, lines[-1])
-    self.assertEqual(sum(l.startswith(ERROR_LINE) for l in lines), 1)
-    self.assertFalse(any('Traceback' in l for l in lines))
-    return lines
-
-  def testFlagValues(self):
-    for args, fragment in [
-        (['--batch_size=0'], 'flag --batch_size=0'),
-        (['--image_size=74'], 'flag --image_size=74'),
-        (['--num_batches=-1'], 'flag --num_batches=-1'),
-        (['--num_warmup_batches=-1'], 'flag --num_warmup_batches=-1'),
-        (['--num_devices=0'], 'flag --num_devices=0'),
-        (['--mode=backward'], 'flag --mode=backward'),
-        (['--data_format=NCWH'], 'flag --data_format=NCWH'),
-        (['--batch_size=two'], 'flag --batch_size=two'),
-        (['--no_such_flag'], "'no_such_flag'"),
-        (['extra'], 'unexpected arguments: extra')]:
-      self.assertEqual(len(self.assertOneLineError(args, fragment)), 1)
-
-  def testFiles(self):
-    missing_dir = os.path.join(self.get_temp_dir(), 'no_such_dir')
-    self.assertOneLineError(['--json_output=%s/r.json' % missing_dir],
-                            '--json_output=', 'does not exist')
-    self.assertOneLineError(['--trace_file=%s/t.json' % missing_dir],
-                            '--trace_file=', 'does not exist')
-    self.assertOneLineError(['--checkpoint_path=%s/model.ckpt' % missing_dir],
-                            '--checkpoint_path=', 'No checkpoint at')
-
-  def testDevicesAndTargets(self):
-    self.assertOneLineError(['--data_format=NCHW'],
-                            '--data_format=NCHW: not supported on CPU')
-    self.assertOneLineError(['--device=/cpu:5'], '--device=/cpu:5',
-                            'not available')
-    self.assertOneLineError(['--target=grpc://localhost:%d' % free_port()],
-                            '--target=', 'cannot connect')
-
-  def testCompareAndOptimizeFlags(self):
-    missing = os.path.join(self.get_temp_dir(), 'missing.onnx')
-    for args, fragment in [
-        (['--compare=plain,fast'], "--compare: unknown configuration 'fast'"),
-        (['--compare=plain,plain'], '--compare: plain is listed twice'),
-        (['--compare=plain', '--mode=forward-backward'],
-         '--compare: cannot be combined with --mode'),
-        (['--compare=plain', '--optimize'],
-         '--compare: cannot be combined with --optimize'),
-        (['--compare=plain', '--num_devices=2'],
-         '--compare: cannot be combined with --num_devices'),
-        (['--optimize', '--mode=forward-backward'],
-         '--optimize: the optimized graph is for inference'),
-        (['--precision=fp8'], 'flag --precision=fp8'),
-        (['--compare=plain', '--onnx_model=' + missing],
-         '--onnx_model=%s: no such file' % missing)]:
-      self.assertOneLineError(args, fragment)
-
-  def testCheckpointThatDoesNotFit(self):
-    path = os.path.join(self.get_temp_dir(), 'ckpt1001', 'model.ckpt')
-    testing.write_checkpoint(path, num_classes=1001, image_size=299,
-                             version='V1')
-    self.assertOneLineError(
-        [*TINY, '--checkpoint_path=' + path], '--checkpoint_path=' + path,
-        'InceptionV3/Logits/Conv2d_1c_1x1/weights: [1, 1, 2048, 1000] vs '
-        '[1, 1, 2048, 1001]', 'InceptionV3/Logits/Conv2d_1c_1x1/biases')
-
-
-class CommandLineTest(tf.test.TestCase):
-  """benchmark.py as the user runs it."""
 
   def testSeedFormatOnStdoutAndProgressOnStderr(self):
     json_path = os.path.join(self.get_temp_dir(), 'cli.json')
@@ -493,7 +560,16 @@ class CommandLineTest(tf.test.TestCase):
     self.assertFalse([l for l in errors if not re.match(r'[IW]\d{4} ', l)],
                      errors)
     with open(json_path) as f:
-      self.assertLen(json.load(f)['durations_sec'], 3)
+      record = json.load(f)
+    self.assertLen(record['durations_sec'], 3)
+    # Every flag is in the record: benchmark.py's own and the shared ones.
+    help_text = run_cli('--help').stdout
+    defined = re.findall(r'^  --(?:\[no\])?(\w+):', help_text, re.M)
+    self.assertCountEqual(record['flags'], defined)
+    self.assertEqual(
+        [record['flags'][name] for name in (
+            'image_size', 'num_classes', 'checkpoint_path', 'overwrite')],
+        [75, 1000, None, False])
 
   def testXlaClustersTheGraph(self):
     trace_path = os.path.join(self.get_temp_dir(), 'xla.trace.json')
@@ -527,6 +603,17 @@ class CommandLineTest(tf.test.TestCase):
                  '--trace_file', '--json_output', '--flagfile'):
       self.assertIn(flag, result.stdout)
 
+  def testHelpExitsZeroWithOnlyTheHelp(self):
+    result = run_cli('--help')
+    self.assertEqual((result.returncode, result.stderr), (0, ''))
+    self.assertTrue(result.stdout.startswith(
+        'Times Inception V3 in graph mode'), result.stdout[:200])
+    # The flags shared with the other tools (nets.cli) are listed too.
+    for flag in ('--num_batches', '--compare', '--image_size',
+                 '--num_classes', '--checkpoint_path', '--[no]overwrite',
+                 '--steps_per_turn', '--[no]compare_memory', '--matmul_size',
+                 '--onnx_model'):
+      self.assertIn('\n  %s:' % flag, result.stdout)
 
 class FakeRunner(object):
   """A --compare runner that records when it ran."""
@@ -548,7 +635,7 @@ class CompareUnitsTest(tf.test.TestCase):
   def testRoundsRotateAfterEachOnesBurnIn(self):
     log = []
     runners = [FakeRunner(n, log) for n in 'ABC']
-    timings = benchmark.time_interleaved(runners, num_batches=4,
+    timings = compare.time_interleaved(runners, num_batches=4,
                                          num_warmup_batches=2)
     self.assertEqual(''.join(log), 'AABBCC' + 'ABC' + 'BCA' + 'CAB' + 'ABC')
     for timing in timings:
@@ -558,21 +645,21 @@ class CompareUnitsTest(tf.test.TestCase):
                           [np.mean(timing.durations),
                            np.std(timing.durations)])
     del log[:]
-    timings = benchmark.time_interleaved(runners[:2], num_batches=3,
+    timings = compare.time_interleaved(runners[:2], num_batches=3,
                                          num_warmup_batches=1,
                                          steps_per_turn=2)
     self.assertEqual(''.join(log), 'AB' + 'AABB' + 'BA')
     self.assertEqual([len(t.durations) for t in timings], [3, 3])
 
   def testRowsAndTable(self):
-    config = benchmark.Config(batch_size=4, image_size=299)
+    config = Config(batch_size=4, image_size=299)
     log = []
     runners = [FakeRunner(n, log) for n in ('plain', 'optimized', 'keras')]
     durations = [[2.0, 1.0, 3.0], [1.5, 0.5, 1.0], [4.0, 4.0, 4.0]]
-    timings = [benchmark.Timing(d, [], *benchmark.mean_and_sd(d))
+    timings = [timing_lib.Timing(d, [], *timing_lib.mean_and_sd(d))
                for d in durations]
     errors = {'plain': (0.0, 1e-4), 'optimized': (3.25e-6, 1e-4)}
-    rows = benchmark.comparison_rows(
+    rows = compare.comparison_rows(
         runners, timings, config, flops=10e9, ceiling=80.0,
         memory={'plain': 1200.4, 'optimized': 1100.6}, errors=errors)
     # Medians 2.0, 1.0, 4.0 s for 4 images of 10 GFLOP.
@@ -584,7 +671,7 @@ class CompareUnitsTest(tf.test.TestCase):
                         [2.0, 4.0, 1.0])
     self.assertIsNone(rows[2]['peak_rss_mib'])
     self.assertNotIn('peak_rss_mib', rows[0]['statistics'])
-    lines = benchmark.comparison_table(rows, 'plain').splitlines()
+    lines = compare.comparison_table(rows, 'plain').splitlines()
     self.assertEqual(lines[0], (
         '| configuration | median s | p90 s | images/s | GFLOP/s | % of '
         'ceiling | peak RSS MiB | time vs plain | logits vs plain |'))
@@ -599,10 +686,10 @@ class CompareUnitsTest(tf.test.TestCase):
           'n/a')])
     rows[1]['logits_error'] = 2e-4
     self.assertIn('| 2.0e-04 (over 0.0001!) |',
-                  benchmark.comparison_table(rows, 'plain'))
+                  compare.comparison_table(rows, 'plain'))
 
   def testFlopsAreTheConvolutionsAndPoolsOfTheLogitsPath(self):
-    shapes, flops = benchmark.model_facts(1000, 299)
+    shapes, flops = weights_lib.model_facts(1000, 299)
     # Independently: 2 x multiply-adds of every convolution, plus one per
     # pooled input element, from the shapes of a freshly built graph.
     with tf.Graph().as_default() as graph:
@@ -632,7 +719,7 @@ class CompareUnitsTest(tf.test.TestCase):
               's/Conv/BatchNorm/moving_variance': [96],
               's/Logits/Conv2d_1c_1x1/weights': [1, 1, 2048, 10],
               's/Logits/Conv2d_1c_1x1/biases': [10]}
-    weights = benchmark.synthetic_weights(shapes, seed=3)
+    weights = weights_lib.synthetic_weights(shapes, seed=3)
     self.assertEqual({k: list(v.shape) for k, v in weights.items()}, shapes)
     self.assertTrue(all(v.dtype == np.float32 for v in weights.values()))
     self.assertAllClose(np.std(weights['s/Conv/weights']),
@@ -643,7 +730,7 @@ class CompareUnitsTest(tf.test.TestCase):
     self.assertTrue(np.all((variance >= 0.5) & (variance <= 1.5)))
     for name in ('s/Conv/BatchNorm/beta', 's/Logits/Conv2d_1c_1x1/biases'):
       self.assertTrue(np.all(weights[name] != 0), name)
-    again = benchmark.synthetic_weights(shapes, seed=3)
+    again = weights_lib.synthetic_weights(shapes, seed=3)
     self.assertAllEqual(again['s/Conv/weights'], weights['s/Conv/weights'])
 
 
@@ -651,23 +738,23 @@ class OptimizeTest(tf.test.TestCase):
   """--optimize and --precision: what they build, run and check."""
 
   def testOptimizedLogitsAreThePlainGraphs(self):
-    shapes, _ = benchmark.model_facts(1000, 75)
-    weights = benchmark.synthetic_weights(shapes)
-    largest = benchmark.inference.MAX_BATCH_FOR_CONSTANTS
+    shapes, _ = weights_lib.model_facts(1000, 75)
+    weights = weights_lib.synthetic_weights(shapes)
+    largest = inference.MAX_BATCH_FOR_CONSTANTS
     images = np.random.RandomState(0).uniform(
         -1, 1, (largest + 1, 75, 75, 3)).astype(np.float32)
     for batch in (2, largest + 1):  # Constant weights, then variables.
       outputs, kinds = [], []
       for optimize in (False, True):
-        config = benchmark.Config(batch_size=batch, image_size=75,
+        config = Config(batch_size=batch, image_size=75,
                                   optimize=optimize)
-        model = benchmark.build_model(config, weights)
+        model = graphs.build_model(config, weights)
         with model.graph.as_default():
           kinds.append(len(tf.global_variables()))
-        with benchmark.start_session(model, config) as session:
+        with graphs.start_session(model, config) as session:
           outputs.append(session.run(model.fetch,
                                      {model.images[0]: images[:batch]}))
-      self.assertLess(benchmark.inference.logits_error(*outputs[::-1]),
+      self.assertLess(inference.logits_error(*outputs[::-1]),
                       1e-4, batch)
       # Plain: 378 variables. Optimized: the images, plus 95 folded
       # kernels and their biases when the weights are not constants.
@@ -675,8 +762,9 @@ class OptimizeTest(tf.test.TestCase):
 
   def testOptimizedRunAndItsTrace(self):
     trace_path = os.path.join(self.get_temp_dir(), 'optimized.trace.json')
-    lines, record = run_in_process(*TINY, '--optimize',
-                                   '--trace_file=' + trace_path)
+    lines, record = run_harness(Config(batch_size=1, image_size=75,
+                                       optimize=True),
+                                trace_file=trace_path, **TINY_STEPS)
     self.assertLen(lines, 5)
     self.assertEqual(FINAL_LINE.match(lines[3]).group(1, 2), ('Forward', '3'))
     self.assertRegex(lines[4], SUMMARY_LINE)
@@ -695,7 +783,9 @@ class OptimizeTest(tf.test.TestCase):
   def testFp16ChecksItsLogitsAgainstFp32(self):
     quick = ('--batch_size=1', '--image_size=75', '--num_batches=1',
              '--num_warmup_batches=0', '--precision=fp16')
-    lines, record = run_in_process(*quick)
+    lines, record = run_harness(
+        Config(batch_size=1, image_size=75, optimize=True, precision='fp16'),
+        num_batches=1, num_warmup_batches=0)
     self.assertLen(lines, 4)
     self.assertRegex(lines[2], SUMMARY_LINE)
     precision, error, tolerance = PRECISION_LINE.match(lines[3]).groups()
@@ -703,8 +793,10 @@ class OptimizeTest(tf.test.TestCase):
     self.assertGreater(float(error), 1e-5)  # Computed in float16...
     self.assertLess(float(error), 1e-2)  # ...within the tolerance.
     self.assertEqual(record['config']['optimize'], True)
-    with mock.patch.dict(benchmark.inference.TOLERANCES, {'fp16': 1e-7}):
-      status, errors = error_in_process(*quick)
+    status, _, errors = testing.run_tool(
+        'benchmark.py', *quick, prelude=(
+            "from nets import inference\n"
+            "inference.TOLERANCES['fp16'] = 1e-7"))
     self.assertEqual(status, 1)
     self.assertRegex(errors[-1], r'--precision=fp16: logits differ from '
                      r'float32 by \S+ of the largest logit \(tolerance 1e-07\)')
@@ -714,19 +806,20 @@ class CompareTest(tf.test.TestCase):
 
   def testEveryConfigurationSideBySide(self):
     json_path = os.path.join(self.get_temp_dir(), 'compare.json')
-    original = benchmark._optional
+    original = cli.require
 
     def no_openvino(module, install):
       if module == 'openvino':
-        raise benchmark.Unavailable('openvino is not installed (%s)' % install)
+        raise cli.MissingDependencyError('openvino is not installed (%s)' %
+                                         install)
       return original(module, install)
 
-    with mock.patch.object(benchmark, '_optional', no_openvino):
-      lines, record = run_in_process(
-          '--compare=all', '--batch_size=1', '--image_size=75',
-          '--num_batches=2', '--num_warmup_batches=1', '--matmul_size=256',
-          '--nocompare_memory', '--json_output=' + json_path)
-    names = [n for n in benchmark.COMPARE_NAMES if n != 'openvino']
+    settings = dict(compare=tuple(runners_lib.expand_names(['all'])),
+                    num_batches=2, num_warmup_batches=1, matmul_size=256,
+                    compare_memory=False, json_output=json_path)
+    with mock.patch.object(cli, 'require', no_openvino):
+      lines, record = run_harness(TINY_CONFIG, **settings)
+    names = [n for n in runners_lib.COMPARE_NAMES if n != 'openvino']
     rows = {m.group(1): m.groups() for m in map(TABLE_ROW.match, lines) if m}
     self.assertEqual(list(rows), names)
     self.assertEqual(rows['plain'][7:], ('1.00', 'reference'))
@@ -755,6 +848,8 @@ class CompareTest(tf.test.TestCase):
         'Ceiling: 256x256 float32 matmul in the same rounds'))
     with open(json_path) as f:
       self.assertEqual(json.load(f)['table'], record['table'])
+    self.assertLess(os.path.getsize(json_path),
+                    records.json_size(RunSettings(**settings)))
 
   def testEachConfigurationsMemoryInAProcessOfItsOwn(self):
     json_path = os.path.join(self.get_temp_dir(), 'memory.json')
@@ -772,6 +867,246 @@ class CompareTest(tf.test.TestCase):
     self.assertGreater(peak, 300)
     self.assertIsNone(record['ceiling']['gflops_per_sec'])
     self.assertIn('Measuring the peak memory of plain alone', result.stderr)
+
+
+class SettingsAndRegistryTest(tf.test.TestCase):
+  """The harness's data: settings checked, runners looked up by name."""
+
+  def testSettingsAreChecked(self):
+    for make, message in [
+        (lambda: Config(batch_size=0), 'Config.batch_size must be >= 1, got 0'),
+        (lambda: Config(image_size=74),
+         'Config.image_size must be >= 75, got 74'),
+        (lambda: Config(mode='backward'), 'Config.mode must be'),
+        (lambda: Config(precision='fp8'), 'Config.precision must be one of'),
+        (lambda: RunSettings(num_batches=0),
+         'RunSettings.num_batches must be >= 1, got 0'),
+        (lambda: RunSettings(compare=('plain',)),
+         'RunSettings.memory_probe_command is needed with compare_memory'),
+        (lambda: network.network_fn('keras', 10), 'network must be one of')]:
+      with self.assertRaisesRegex(ValueError, re.escape(message)):
+        make()
+
+  def testNamesAndWhatTheyNeed(self):
+    self.assertEqual(runners_lib.expand_names(['all']),
+                     list(runners_lib.COMPARE_NAMES))
+    self.assertEqual(runners_lib.COMPARE_NAMES, (
+        'plain', 'slim', 'optimized', 'fp16', 'bf16', 'xla', 'keras',
+        'onnxruntime', 'openvino'))
+    with self.assertRaisesRegex(BenchmarkError, 'unknown configuration'):
+      runners_lib.expand_names(['plain', 'fast'])
+    with self.assertRaisesRegex(BenchmarkError, 'plain is listed twice'):
+      runners_lib.expand_names(['plain', 'plain'])
+    # Their own checkpoint or initializers, or the shared weights.
+    self.assertFalse(runners_lib.needs_weights(['plain', 'slim', 'xla',
+                                                'keras']))
+    for name in ('optimized', 'fp16', 'bf16', 'onnxruntime', 'openvino'):
+      self.assertTrue(runners_lib.needs_weights([name]), name)
+    self.assertFalse(runners_lib.needs_weights(['onnxruntime'],
+                                               have_onnx=True))
+
+  def testANewRowIsANewRegistryEntry(self):
+    log = []
+
+    def build(name, config, weights, cache):
+      self.assertEqual((config.batch_size, weights, cache), (1, None, {}))
+      return FakeRunner(name, log)
+
+    settings = RunSettings(config=TINY_CONFIG, compare=('made_up',),
+                           num_batches=2, num_warmup_batches=1,
+                           matmul_size=0, compare_memory=False)
+    out = io.StringIO()
+    with mock.patch.dict(runners_lib.RUNNERS,
+                         {'made_up': runners_lib.RunnerKind(build)}):
+      result = compare.run_compare(settings, out)
+    self.assertEqual(log, ['made_up'] * 3 + ['close made_up'])
+    rows = [TABLE_ROW.match(l) for l in out.getvalue().splitlines()]
+    self.assertEqual([m.group(1) for m in rows if m], ['made_up'])
+    self.assertEqual(result['configurations'][0]['name'], 'made_up')
+
+
+class OutputFilesTest(tf.test.TestCase):
+  """--json_output and --trace_file: never over a file, whole or not at all."""
+
+  def testExistingFilesAreKeptWithoutOverwrite(self):
+    directory = tempfile.mkdtemp(dir=self.get_temp_dir())
+    json_path = os.path.join(directory, 'run.json')
+    trace_path = os.path.join(directory, 'step.trace.json')
+    neighbour = os.path.join(directory, 'other.json')
+    for name in (json_path, trace_path, neighbour):
+      with open(name, 'w') as f:
+        f.write('old')
+    refused = run_cli_all([(*TINY, '--json_output=' + json_path),
+                           (*TINY, '--trace_file=' + trace_path)])
+    for result, flag, path in zip(refused, ('json_output', 'trace_file'),
+                                  (json_path, trace_path)):
+      self.assertEqual(result.returncode, 1, result.stderr)
+      self.assertEqual(result.stdout, '')  # Refused before any timing.
+      self.assertEqual(error_lines(result.stderr), [
+          '%s--%s=%s: %s exists (a file); pass --overwrite to replace it'
+          % (ERROR_LINE, flag, path, path)])
+      with open(path) as f:
+        self.assertEqual(f.read(), 'old')
+    # With --overwrite both are replaced, whole, with the usual mode, and
+    # nothing else in the folder is touched.
+    result = run_cli(*TINY, '--json_output=' + json_path,
+                     '--trace_file=' + trace_path, '--overwrite')
+    self.assertEqual(result.returncode, 0, result.stderr)
+    with open(json_path) as f:
+      self.assertLen(json.load(f)['durations_sec'], 3)
+    self.assertTrue(any(has_op(ops, 'Conv2D')
+                        for ops in trace_ops_by_device(trace_path).values()))
+    with open(neighbour) as f:
+      self.assertEqual(f.read(), 'old')
+    self.assertCountEqual(os.listdir(directory),
+                          ['run.json', 'step.trace.json', 'other.json'])
+    for path in (json_path, trace_path):
+      self.assertEqual(os.stat(path).st_mode & 0o777, usual_file_mode(), path)
+
+  def testTwoRunsOnOneFileNeitherCorruptsTheOther(self):
+    directory = tempfile.mkdtemp(dir=self.get_temp_dir())
+    path = os.path.join(directory, 'run.json')
+    for overwrite in ([], ['--overwrite']):
+      # The first run claims the file and starts timing; the second runs
+      # from start to end while the first is stopped; then the first ends.
+      first = start_cli(*TINY[:2], '--num_batches=200',
+                        '--num_warmup_batches=1', '--display_every=1',
+                        '--json_output=' + path, *overwrite)
+      try:
+        self.assertRegex(first_line(first), STEP_LINE)
+        first.send_signal(signal.SIGSTOP)
+        second = run_cli(*TINY, '--json_output=' + path, *overwrite)
+      finally:
+        first.send_signal(signal.SIGCONT)
+        _, first_err = first.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+      self.assertEqual(second.returncode, 0, second.stderr)
+      with open(path) as f:
+        steps = len(json.load(f)['durations_sec'])
+      if overwrite:  # The last one to end replaced it.
+        self.assertEqual(first.returncode, 0, first_err)
+        self.assertEqual(steps, 200)
+      else:  # The first is refused at its final move; the second's stays.
+        self.assertEqual(first.returncode, 1)
+        self.assertEqual(error_lines(first_err), [
+            '%s%s appeared while this ran (another run?); it was left as it '
+            'is: pass --overwrite to replace it' % (ERROR_LINE, path)])
+        self.assertEqual(steps, 3)
+      self.assertEqual(os.listdir(directory), ['run.json'])
+
+
+class InterruptTest(tf.test.TestCase):
+  """Ctrl-C: exit status 130, one line, nothing half-written left."""
+
+  def testCtrlCWhileTiming(self):
+    directory = tempfile.mkdtemp(dir=self.get_temp_dir())
+    proc = start_cli('--batch_size=1', '--image_size=75',
+                     '--num_batches=100000', '--num_warmup_batches=1',
+                     '--display_every=1',
+                     '--json_output=%s/run.json' % directory,
+                     '--trace_file=%s/step.trace.json' % directory)
+    try:
+      self.assertRegex(first_line(proc), STEP_LINE)
+      # Both files' space is claimed before the timing starts.
+      self.assertLen(leftovers(directory), 2)
+      proc.send_signal(signal.SIGINT)
+      _, err = proc.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+    finally:
+      if proc.poll() is None:
+        proc.kill()
+    self.assertEqual(proc.returncode, 130)
+    self.assertEqual(error_lines(err), [ERROR_LINE + 'interrupted'])
+    self.assertEqual(os.listdir(directory), [])
+
+  def testCtrlCWhileStarting(self):
+    proc = start_cli(*TINY)
+    time.sleep(1.0)  # Loading TensorFlow takes longer than that.
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+    self.assertEqual((proc.returncode, out), (130, ''), err)
+    self.assertEqual(err, ERROR_LINE + 'interrupted\n')
+
+
+# Runs benchmark.py in a fresh tmpfs (given as argv[1]); then lists it.
+# fill() fills the tmpfs up with a file of its own.
+_IN_TMPFS = """
+import os, runpy, sys
+mount = sys.argv.pop(1)
+
+def fill():
+  fd = os.open(os.path.join(mount, 'filler'), os.O_WRONLY | os.O_CREAT)
+  try:
+    while os.write(fd, b'x' * 65536):
+      pass
+  except OSError:
+    pass
+  os.close(fd)
+
+%s
+try:
+  runpy.run_path('benchmark.py', run_name='__main__')
+finally:
+  print('LEFT', sorted(os.listdir(mount)), flush=True)
+"""
+
+# A reservation that claims no space, then the disk fills up: the record
+# no longer fits at the end of the run.
+_FILL_AFTER_RESERVING_NOTHING = """
+from nets import outputs
+_reserve = outputs.reserve
+def _reserve_nothing_then_fill(path, overwrite=False, size=0,
+                               create_parent=True):
+  reserved = _reserve(path, overwrite, 0, create_parent)
+  fill()
+  return reserved
+outputs.reserve = _reserve_nothing_then_fill
+"""
+
+
+@unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+class FullDiskTest(tf.test.TestCase):
+  """A real full disk (a small tmpfs): one line, nothing left, no traceback."""
+
+  def run_in_tmpfs(self, size, *args, prelude=''):
+    mount = tempfile.mkdtemp(dir=self.get_temp_dir())
+    command = testing.in_small_filesystem(
+        mount, [sys.executable, '-c', _IN_TMPFS % prelude, mount] +
+        [arg.replace('MOUNT', mount) for arg in args], size=size)
+    result = subprocess.run(command, cwd=testing.REPO_ROOT,
+                            env=testing.user_env(), capture_output=True,
+                            text=True, timeout=testing.SUBPROCESS_TIMEOUT_S)
+    lines = result.stdout.splitlines()
+    self.assertTrue(lines and lines[-1].startswith('LEFT '), result)
+    return (result.returncode, lines[:-1], error_lines(result.stderr),
+            lines[-1][len('LEFT '):], mount)
+
+  def testFullDiskFailsBeforeTiming(self):
+    json_flag = '--json_output=MOUNT/run.json'
+    trace_flag = '--trace_file=MOUNT/step.trace.json'
+    for size, flags, prelude, name, left in [
+        # A disk full from the start.
+        ('1m', [json_flag], 'fill()', 'run.json', "['filler']"),
+        # Room for the record, not for the trace: the record's claim is
+        # given back too.
+        ('1m', [json_flag, trace_flag], '', 'step.trace.json', '[]')]:
+      status, lines, errors, files, mount = self.run_in_tmpfs(
+          size, *TINY, *flags, prelude=prelude)
+      self.assertEqual(status, 1, errors)
+      self.assertEqual(lines, [], name)  # Nothing was timed.
+      self.assertEqual(errors, ['%scannot write %s/%s: no space left on '
+                                'device' % (ERROR_LINE, mount, name)])
+      self.assertEqual(files, left)
+
+  def testNoRoomAtTheEndIsOneLine(self):
+    status, lines, errors, files, mount = self.run_in_tmpfs(
+        '1m', *TINY, '--json_output=MOUNT/run.json',
+        prelude=_FILL_AFTER_RESERVING_NOTHING)
+    self.assertEqual(status, 1, errors)
+    self.assertLen(lines, 5)  # The whole run...
+    self.assertRegex(lines[-1], SUMMARY_LINE)
+    self.assertEqual(errors, ['%scannot write %s/run.json: no space left on '
+                              'device (nothing was written)' % (ERROR_LINE,
+                                                                mount)])
+    self.assertEqual(files, "['filler']")  # ...but no partial record.
 
 
 if __name__ == '__main__':

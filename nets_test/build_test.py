@@ -71,6 +71,13 @@ class BuildFileTest(unittest.TestCase):
     self.assertEqual(sorted(self.rules['nets'][1]['srcs']),
                      _repo_files('nets/*.py'))
 
+  def testEveryHarnessModuleIsInItsLibrary(self):
+    kind, attributes = self.rules['benchmarking']
+    self.assertEqual(kind, 'py_library')
+    self.assertEqual(sorted(attributes['srcs']),
+                     _repo_files('nets/benchmarking/*.py'))
+    self.assertEqual(attributes['deps'], [':nets'])
+
   def testEveryTestFileHasItsOwnPyTest(self):
     test_files = _repo_files('nets_test/*_test.py')
     self.assertIn('nets_test/build_test.py', test_files)
@@ -100,6 +107,7 @@ class BuildFileTest(unittest.TestCase):
     kind, attributes = self.rules['benchmark']
     self.assertEqual(kind, 'py_binary')
     self.assertEqual(attributes['srcs'], ['benchmark.py'])
+    self.assertIn(':benchmarking', attributes['deps'])
 
   def testDepsPointAtDefinedTargets(self):
     for kind, attributes in self.rules.values():

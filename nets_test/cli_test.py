@@ -107,6 +107,38 @@ class QuietStartUpTest(unittest.TestCase):
     rc, stderr = _run(body % True)
     self.assertEqual((rc, stderr), (0, ''))
 
+  def testOnParsedRunsOnceAfterParsingBeforeMain(self):
+    rc, stderr = _run("""
+        from absl import flags
+        cli.quiet_start_up()
+        seen = []
+        def define():
+          flags.DEFINE_integer('count', 1, 'How many.')
+        def on_parsed():
+          seen.append(flags.FLAGS.count)
+        def main(argv):
+          return 0 if seen == [3] else 5
+        sys.argv[1:] = ['--count=3']
+        cli.run(main, define, on_parsed=on_parsed)
+        """)
+    self.assertEqual((rc, stderr), (0, ''))
+
+  def testSharedFlagsHaveTheirUsualDefaults(self):
+    rc, stderr = _run("""
+        from absl import flags
+        cli.quiet_start_up()
+        def define():
+          cli.define_shared_flags('checkpoint_path', 'num_classes',
+                                  'image_size', 'overwrite', num_classes=1000)
+        def main(argv):
+          f = flags.FLAGS
+          values = (f.checkpoint_path, f.num_classes, f.image_size,
+                    f.overwrite)
+          return 0 if values == (None, 1000, 299, False) else 5
+        cli.run(main, define)
+        """)
+    self.assertEqual((rc, stderr), (0, ''))
+
   def testMissingOptionalPackageSaysHowToInstallIt(self):
     rc, stderr = _run("""
         cli.quiet_start_up()
