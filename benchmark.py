@@ -69,7 +69,6 @@ from nets.benchmarking import weights as weights_lib
 
 FLAGS = flags.FLAGS
 PROGRAM = 'benchmark.py'
-SHARED_FLAGS = ('image_size', 'num_classes', 'checkpoint_path', 'overwrite')
 
 BenchmarkError = config_lib.BenchmarkError
 
@@ -158,8 +157,6 @@ def define_flags():
                     'configuration in a short run of this script of its '
                     'own.')
   cli.define_shared_flags('overwrite')
-  for name in SHARED_FLAGS:  # Listed by --help with the others.
-    flags.declare_key_flag(name)
 
 
 def recorded_flags():

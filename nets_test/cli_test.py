@@ -95,6 +95,24 @@ class QuietStartUpTest(unittest.TestCase):
           """ % flag)
       self.assertEqual((rc, stderr), (0, ''), flag)
 
+  def testSharedFlagsAreTheToolsOwnInItsHelp(self):
+    script = textwrap.dedent("""
+        import sys
+        from absl import flags
+        from nets import cli
+        cli.quiet_start_up()
+        def define():
+          cli.define_shared_flags('checkpoint_path', 'overwrite')
+          flags.DEFINE_integer('count', 1, 'How many.')
+        sys.argv[1:] = ['--help']
+        cli.run(lambda argv: 0, define)
+        """)
+    proc = testing.run_python(['-c', script])
+    self.assertEqual((proc.returncode, proc.stderr), (0, ''))
+    for flag in ('--checkpoint_path', '--overwrite', '--count'):
+      self.assertIn(flag, proc.stdout)
+    self.assertNotIn('nets.cli', proc.stdout)
+
   def testStrayArgumentsAreRefusedUnlessTaken(self):
     body = """
         cli.quiet_start_up()
