@@ -109,7 +109,7 @@ class QuietStartUpTest(unittest.TestCase):
         """)
     proc = testing.run_python(['-c', script])
     self.assertEqual((proc.returncode, proc.stderr), (0, ''))
-    for flag in ('--checkpoint_path', '--overwrite', '--count'):
+    for flag in ('--checkpoint_path', '--[no]overwrite', '--count'):
       self.assertIn(flag, proc.stdout)
     self.assertNotIn('nets.cli', proc.stdout)
 
