@@ -186,7 +186,7 @@ def define_shared_flags(*names, required=(), **defaults):
           'overwrite', default, 'Replace existing outputs.'),
   }
   usual = {'checkpoint_path': None, 'num_classes': None,
-           'image_size': inception_v3.default_image_size,
+           'image_size': inception_v3.inception_v3.default_image_size,
            'moving_average_decay': None, 'overwrite': False}
   unknown = set(names) - set(definitions) | set(defaults) - set(names)
   if unknown:
