@@ -332,8 +332,15 @@ def describe(check):
 
 
 def _write(model, path):
+  """Writes the ModelProto to `path`."""
+  from google.protobuf import message  # pylint: disable=g-import-not-at-top
+  try:
+    data = model.SerializeToString()
+  except message.EncodeError as e:  # upb's failure to allocate the bytes.
+    raise OnnxExportError('cannot serialize the ONNX model (%s): out of '
+                          'memory' % cli.reason(e)) from e
   with open(path, 'wb') as f:
-    f.write(model.SerializeToString())
+    f.write(data)
     f.flush()
     os.fsync(f.fileno())
 

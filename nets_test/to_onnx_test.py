@@ -248,6 +248,18 @@ class ToOnnxTest(tf.test.TestCase):
       to_onnx.verify(path, self.images, [self.logits, self.probabilities])
     self.assertLen(str(cm.exception).splitlines(), 1)
 
+  def testSerializingWithoutMemoryIsOneLine(self):
+    from google.protobuf import message  # pylint: disable=g-import-not-at-top
+    model = mock.Mock()
+    model.SerializeToString.side_effect = message.EncodeError(
+        'Failed to serialize proto')  # What upb says when malloc fails.
+    path = os.path.join(self.get_temp_dir(), 'unwritten.onnx')
+    with self.assertRaisesRegex(
+        to_onnx.OnnxExportError, r'^cannot serialize the ONNX model \(Failed '
+        r'to serialize proto\): out of memory$'):
+      to_onnx._write(model, path)
+    self.assertFalse(os.path.exists(path))
+
   def testTf2onnxFailureIsOneLine(self):
     with tf.Graph().as_default() as graph:  # No Inception V3 outputs.
       tf.placeholder(tf.float32, [None, 75, 75, 3], name='input')
