@@ -387,6 +387,13 @@ class ToOnnxWithoutExtraTest(tf.test.TestCase):
         to_onnx.export_onnx('unused', output)
     self.assertFalse(os.path.exists(output))
 
+  def testHelpListsEveryFlag(self):
+    status, stdout, stderr = _run_cli(['--help'])
+    self.assertEqual((status, stderr), (0, []))
+    for flag in ('checkpoint_path', 'output', 'num_classes', 'image_size',
+                 'moving_average_decay', 'overwrite', 'opset', 'verify'):
+      self.assertRegex(stdout, r'\n  --(\[no\])?%s: ' % flag)
+
   def testCommandLineMissingExtra(self):
     output = os.path.join(self.get_temp_dir(), 'model.onnx')
     status, stdout, stderr = _run_cli(
