@@ -348,6 +348,27 @@ class ToOnnxTest(tf.test.TestCase):
                               % output])
     self.assertEqual(stdout, '')  # `ls -A`: nothing left behind.
 
+  def testOutputThatAppearedMeanwhileIsKept(self):
+    output = os.path.join(self.get_temp_dir(), 'raced.onnx')
+
+    def another_run_writes_it(graph_def, opset):
+      del graph_def, opset  # Unused.
+      with open(output, 'w') as f:
+        f.write('theirs')
+      model = mock.Mock()
+      model.SerializeToString.return_value = b'ours'
+      return model
+
+    with mock.patch.object(inference, 'graph_def_from_weights'), \
+         mock.patch.object(to_onnx, 'to_onnx', another_run_writes_it):
+      with self.assertRaisesRegex(
+          ValueError, r'^%s appeared while this ran \(another run\?\); it was '
+          r'left as it is: pass --overwrite to replace it$' % output):
+        to_onnx.export_onnx(self.ckpt, output, verify_output=False)
+    with open(output) as f:
+      self.assertEqual(f.read(), 'theirs')
+    self.assertEqual(os.listdir(os.path.dirname(output)), ['raced.onnx'])
+
   def testNotInceptionV3(self):
     ckpt = os.path.join(self.get_temp_dir(), 'other.ckpt')
     with tf.Graph().as_default():
