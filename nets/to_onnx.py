@@ -19,7 +19,7 @@ arenas (upb) free nothing of a message until the message goes, so each pass
 left one more copy of the weights (~90 MB), and tf2onnx's convert API also
 deep-copied the graph before each pass: 6 to 8 GiB for a 95 MB model. Here
 tf2onnx converts the graph with each weight as a placeholder (a graph of
-~100 KB), and the weights are put into the ONNX model afterwards, as
+~80 KB), and the weights are put into the ONNX model afterwards, as
 initializers, once (`to_onnx`). The TensorFlow reference runs before the
 conversion and its session is gone before onnxruntime loads the model from
 the written file.

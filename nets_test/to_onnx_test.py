@@ -85,7 +85,7 @@ def _run_measured(command):
 
 
 def _copy_checkpoint(source, target, changes):
-  """Writes checkpoint `source` again at prefix `target`, some tensors changed."""
+  """Writes checkpoint `source` again at prefix `target`, tensors changed."""
   reader = tf.train.load_checkpoint(source)
   names = sorted(reader.get_variable_to_shape_map())
   values = [changes.get(n, reader.get_tensor(n)) for n in names]
@@ -101,11 +101,6 @@ def _copy_checkpoint(source, target, changes):
 def _session(path):
   import onnxruntime  # pylint: disable=g-import-not-at-top
   return onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
-
-
-def _load(path):
-  import onnx  # pylint: disable=g-import-not-at-top
-  return onnx.load(path)
 
 
 @unittest.skipUnless(HAVE_EXTRA, NEEDS_EXTRA)
@@ -179,7 +174,7 @@ class ToOnnxTest(tf.test.TestCase):
   def testWeightsAreInitializersInOnnxLayout(self):
     import onnx  # pylint: disable=g-import-not-at-top
     from onnx import numpy_helper  # pylint: disable=g-import-not-at-top
-    model = _load(self.output)
+    model = onnx.load(self.output)
     onnx.checker.check_model(model)
     graph = model.graph
     self.assertEqual([i.name for i in graph.input], ['input'])
