@@ -182,9 +182,7 @@ def define_shared_flags(*names, required=(), **defaults):
   """
   from absl import flags  # pylint: disable=g-import-not-at-top
   from nets import inception_v3  # pylint: disable=g-import-not-at-top
-  # The flags are the calling tool's own (its --help lists them), not this
-  # module's.
-  flags.disclaim_key_flags()
+  flags.disclaim_key_flags()  # They are the calling tool's: in its --help.
   definitions = {
       'checkpoint_path': lambda default: flags.DEFINE_string(
           'checkpoint_path', default,
