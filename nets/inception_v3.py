@@ -22,6 +22,14 @@ The layer table (input size of each row at 299x299):
   avg pool 8x8         8x8x2048    Logits/AvgPool_1a_8x8
   conv 1x1 (logits)    1x1x2048    Logits/Conv2d_1c_1x1
   softmax              1x1xC       Predictions
+
+Input sizes (height and width each): at least MIN_IMAGE_SIZE (75); with the
+aux head at least MIN_IMAGE_SIZE_WITH_AUX_LOGITS (107); with spatial_squeeze
+and the fixed final pool at most MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL (362),
+beyond which global_pool=True is needed (`needs_global_pool`).
+`feature_map_size` gives any endpoint's size. The networks check their
+arguments and raise ValueError before building anything; unknown sizes are
+not checked.
 """
 
 import numbers
@@ -123,7 +131,7 @@ def feature_map_size(image_size, endpoint='Mixed_7c'):
 
 
 def needs_global_pool(image_size):
-  """Whether `image_size` inputs need global_pool=True for [batch, classes] logits.
+  """Whether image_size inputs need global_pool=True for [batch, C] logits.
 
   With global_pool=False the final pool is a fixed 8x8 window with stride 2
   (smaller maps shrink it), which reduces the final feature map to 1x1 only
@@ -151,7 +159,7 @@ def _final_pool_output(map_size):
 # --- Argument checks ----------------------------------------------------------
 
 def _spatial_size(inputs):
-  """(height, width) of a 4-D input, None where unknown; checks rank and dtype."""
+  """(height, width) of 4-D inputs, None where unknown; checks rank, dtype."""
   shape = tf.TensorShape(getattr(inputs, 'shape', None))
   if shape.rank is not None and shape.rank != 4:
     raise ValueError('inputs must be 4-D [batch, height, width, channels], '
@@ -205,7 +213,8 @@ def _check_classifier_args(inputs, num_classes, dropout_keep_prob,
     raise ValueError(
         'create_aux_logits=True needs inputs of at least %dx%d (the aux '
         'head\'s 5x5 pool on Mixed_6e), got %s: pass create_aux_logits=False'
-        % (MIN_IMAGE_SIZE_WITH_AUX_LOGITS, MIN_IMAGE_SIZE_WITH_AUX_LOGITS, size))
+        % (MIN_IMAGE_SIZE_WITH_AUX_LOGITS, MIN_IMAGE_SIZE_WITH_AUX_LOGITS,
+           size))
   if not (spatial_squeeze and num_classes):
     return
   aux_too_large = aux and any(d > _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS

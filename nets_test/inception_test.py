@@ -1,4 +1,4 @@
-"""research/slim's InceptionV3 test cases, written against `from nets import inception`.
+"""research/slim's InceptionV3 tests, against `from nets import inception`.
 
 The cases of research/slim's `nets/inception_v3_test.py` (its sizes, 299,
 150, unknown batch and spatial sizes, 330x400 with global_pool, depth

@@ -485,8 +485,10 @@ class ArgumentErrorsTest(tf.test.TestCase):
   def testTooSmallInputs(self):
     message = ('inputs must be at least 75x75 for Inception V3 up to '
                'Mixed_7c, got %s')
-    for shape, size in (((1, 74, 74, 3), '74x74'), ((2, 60, 100, 3), '60x100'),
-                        ((1, 299, 74, 3), '299x74'), ((1, 60, None, 3), '60x?')):
+    for shape, size in (((1, 74, 74, 3), '74x74'),
+                        ((2, 60, 100, 3), '60x100'),
+                        ((1, 299, 74, 3), '299x74'),
+                        ((1, 60, None, 3), '60x?')):
       self._assert_raises(message % size, inception_v3.inception_v3, shape)
       self._assert_raises(message % size, inception_v3.inception_v3_base,
                           shape)
@@ -536,8 +538,8 @@ class ArgumentErrorsTest(tf.test.TestCase):
                         lambda x: inception_v3.inception_v3(x, -1))
     self._assert_raises('num_classes must be an integer or None, got 10.0',
                         lambda x: inception_v3.inception_v3(x, 10.0))
-    logits, _ = self._builds(lambda x: inception_v3.inception_v3(x, np.int64(7)),
-                             (1, 107, 107, 3))
+    logits, _ = self._builds(
+        lambda x: inception_v3.inception_v3(x, np.int64(7)), (1, 107, 107, 3))
     self.assertListEqual(logits.shape.as_list(), [1, 7])
 
   def testDropoutKeepProb(self):
