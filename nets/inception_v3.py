@@ -22,11 +22,22 @@ The layer table (input size of each row at 299x299):
   avg pool 8x8         8x8x2048    Logits/AvgPool_1a_8x8
   conv 1x1 (logits)    1x1x2048    Logits/Conv2d_1c_1x1
   softmax              1x1xC       Predictions
+
+Input sizes (height and width each): at least MIN_IMAGE_SIZE (75); with the
+aux head at least MIN_IMAGE_SIZE_WITH_AUX_LOGITS (107); with spatial_squeeze
+and the fixed final pool at most MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL (362),
+beyond which global_pool=True is needed (`needs_global_pool`).
+`feature_map_size` gives any endpoint's size. The networks check their
+arguments and raise ValueError before building anything; unknown sizes are
+not checked.
 """
+
+import numbers
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import inception_utils
 from nets import slim_compat
 
 slim_compat.apply()
@@ -36,8 +47,6 @@ ENDPOINTS = (
     'Conv2d_3b_1x1', 'Conv2d_4a_3x3', 'MaxPool_5a_3x3', 'Mixed_5b',
     'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d',
     'Mixed_6e', 'Mixed_7a', 'Mixed_7b', 'Mixed_7c')
-# The smallest input the stem's VALID convolutions and pools leave a map for.
-MIN_IMAGE_SIZE = 75
 
 # Names the graph and the released checkpoints use, for every tool that
 # restores, exports or converts the network.
@@ -50,6 +59,196 @@ LOGITS_OP = SCOPE + '/Logits/SpatialSqueeze'
 PREDICTIONS_OP = SCOPE + '/Predictions/Reshape_1'
 # The placeholder of exported inference graphs (slim's export_inference_graph).
 INPUT_NAME = 'input'
+
+
+# The image size the released checkpoints were trained at.
+default_image_size = 299
+
+# --- Size facts ---------------------------------------------------------------
+# Height and width are independent; every fact below holds for each.
+#
+# The layers that shrink the feature map, by endpoint: (kernel, stride) of a
+# VALID conv or pool. Every other layer keeps the size (SAME padding).
+_REDUCTIONS = {
+    'Conv2d_1a_3x3': (3, 2),
+    'Conv2d_2a_3x3': (3, 1),
+    'MaxPool_3a_3x3': (3, 2),
+    'Conv2d_4a_3x3': (3, 1),
+    'MaxPool_5a_3x3': (3, 2),
+    'Mixed_6a': (3, 2),
+    'Mixed_7a': (3, 2),
+}
+_AUX_POOL_SIZE = 5    # AuxLogits/AvgPool_1a_5x5 on Mixed_6e, VALID,
+_AUX_POOL_STRIDE = 3  # stride 3.
+_AUX_CONV = 5         # AuxLogits/Conv2d_2a_5x5, shrunk to smaller maps.
+_FINAL_POOL = 8       # Logits/AvgPool_1a_8x8, shrunk to smaller maps, VALID,
+_FINAL_POOL_STRIDE = 2  # stride 2 (slim.avg_pool2d's default).
+
+
+def _min_input_size(endpoint, map_size=1):
+  """The smallest input whose `endpoint` feature map is map_size or more."""
+  size = map_size
+  for name in reversed(ENDPOINTS[:ENDPOINTS.index(endpoint) + 1]):
+    if name in _REDUCTIONS:
+      kernel, stride = _REDUCTIONS[name]
+      size = (size - 1) * stride + kernel
+  return size
+
+
+# The smallest input the network takes (Mixed_7c is then 1x1): 75.
+MIN_IMAGE_SIZE = _min_input_size('Mixed_7c')
+# The smallest input for create_aux_logits=True (Mixed_6e is then 5x5, the
+# aux head's pool): 107.
+MIN_IMAGE_SIZE_WITH_AUX_LOGITS = _min_input_size('Mixed_6e', _AUX_POOL_SIZE)
+# The largest input whose Mixed_7c map (9x9 or less) the fixed 8x8/2 final
+# pool reduces to 1x1 (global_pool=False, spatial_squeeze=True): 362.
+MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL = (
+    _min_input_size('Mixed_7c', _FINAL_POOL + _FINAL_POOL_STRIDE) - 1)
+# The largest input whose aux logits are 1x1 (the aux conv's kernel covers
+# the pooled map): 346.
+_MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS = (
+    _min_input_size('Mixed_6e', _AUX_CONV * _AUX_POOL_STRIDE + _AUX_POOL_SIZE)
+    - 1)
+
+
+def feature_map_size(image_size, endpoint='Mixed_7c'):
+  """Height (or width) of an endpoint's feature map for an input size.
+
+  Args:
+    image_size: input height (or width) in pixels.
+    endpoint: one of ENDPOINTS; the default is the final map, which the
+      final pool averages (8 at 299).
+
+  Returns:
+    The endpoint's height (or width), at least 1.
+
+  Raises:
+    ValueError: for an unknown endpoint, or an image_size that is not an
+      integer or too small to reach the endpoint.
+  """
+  if endpoint not in ENDPOINTS:
+    raise ValueError('Unknown endpoint %r; expected one of %s.' %
+                     (endpoint, ', '.join(ENDPOINTS)))
+  minimum = _min_input_size(endpoint)
+  if (isinstance(image_size, bool) or
+      not isinstance(image_size, numbers.Integral) or image_size < minimum):
+    raise ValueError('image_size must be an integer >= %d to reach %s, got %r'
+                     % (minimum, endpoint, image_size))
+  size = image_size
+  for name in ENDPOINTS[:ENDPOINTS.index(endpoint) + 1]:
+    if name in _REDUCTIONS:
+      kernel, stride = _REDUCTIONS[name]
+      size = (size - kernel) // stride + 1
+  return size
+
+
+def needs_global_pool(image_size):
+  """Whether image_size inputs need global_pool=True for [batch, C] logits.
+
+  With global_pool=False the final pool is a fixed 8x8 window with stride 2
+  (smaller maps shrink it), which reduces the final feature map to 1x1 only
+  up to 9x9, i.e. inputs up to MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL (362);
+  beyond, spatial_squeeze=True cannot squeeze the logits.
+
+  Args:
+    image_size: input height (or width), at least MIN_IMAGE_SIZE.
+
+  Returns:
+    True if image_size > MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL.
+
+  Raises:
+    ValueError: if image_size is not an integer >= MIN_IMAGE_SIZE.
+  """
+  return _final_pool_output(feature_map_size(image_size)) > 1
+
+
+def _final_pool_output(map_size):
+  """Size of the fixed final pool's output on a map_size final map."""
+  kernel = min(map_size, _FINAL_POOL)
+  return (map_size - kernel) // _FINAL_POOL_STRIDE + 1
+
+
+# --- Argument checks ----------------------------------------------------------
+
+def _spatial_size(inputs):
+  """(height, width) of 4-D inputs, None where unknown; checks rank, dtype."""
+  shape = tf.TensorShape(getattr(inputs, 'shape', None))
+  if shape.rank is not None and shape.rank != 4:
+    raise ValueError('inputs must be 4-D [batch, height, width, channels], '
+                     'got shape %s' % shape)
+  dtype = getattr(inputs, 'dtype', None)
+  if dtype is not None and not tf.as_dtype(dtype).base_dtype.is_floating:
+    raise ValueError(
+        'inputs must be floating point, got %s: convert images to float and '
+        'preprocess them to [-1, 1] (e.g. nets.preprocessing, or '
+        'tf.image.convert_image_dtype then 2 * x - 1)'
+        % tf.as_dtype(dtype).base_dtype.name)
+  if shape.rank is None:
+    return None, None
+  return shape.as_list()[1:3]
+
+
+def _size_text(height, width):
+  return '%sx%s' % tuple('?' if d is None else d for d in (height, width))
+
+
+def _check_inputs(inputs, final_endpoint):
+  """Rank, dtype and minimum size of inputs up to final_endpoint."""
+  height, width = _spatial_size(inputs)
+  minimum = _min_input_size(final_endpoint)
+  if any(d is not None and d < minimum for d in (height, width)):
+    raise ValueError(
+        'inputs must be at least %dx%d for Inception V3 up to %s, got %s'
+        % (minimum, minimum, final_endpoint, _size_text(height, width)))
+  return height, width
+
+
+def _check_classifier_args(inputs, num_classes, dropout_keep_prob,
+                           spatial_squeeze, create_aux_logits, global_pool):
+  """The checks of inception_v3's arguments beyond the trunk's."""
+  if num_classes is not None:
+    if (isinstance(num_classes, bool) or
+        not isinstance(num_classes, numbers.Integral)):
+      raise ValueError('num_classes must be an integer or None, got %r' %
+                       (num_classes,))
+    if num_classes < 0:
+      raise ValueError('num_classes must be >= 0, got %d' % num_classes)
+  if (isinstance(dropout_keep_prob, numbers.Real) and
+      not 0 < dropout_keep_prob <= 1):
+    raise ValueError('dropout_keep_prob must be in (0, 1], got %r' %
+                     (dropout_keep_prob,))
+  height, width = _check_inputs(inputs, 'Mixed_7c')
+  known = [d for d in (height, width) if d is not None]
+  size = _size_text(height, width)
+  aux = create_aux_logits and num_classes
+  if aux and any(d < MIN_IMAGE_SIZE_WITH_AUX_LOGITS for d in known):
+    raise ValueError(
+        'create_aux_logits=True needs inputs of at least %dx%d (the aux '
+        'head\'s 5x5 pool on Mixed_6e), got %s: pass create_aux_logits=False'
+        % (MIN_IMAGE_SIZE_WITH_AUX_LOGITS, MIN_IMAGE_SIZE_WITH_AUX_LOGITS,
+           size))
+  if not (spatial_squeeze and num_classes):
+    return
+  aux_too_large = aux and any(d > _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS
+                              for d in known)
+  if not global_pool and any(needs_global_pool(d) for d in known):
+    pooled = [None if d is None else _final_pool_output(feature_map_size(d))
+              for d in (height, width)]
+    raise ValueError(
+        'inputs of %s are too large for the fixed 8x8/2 final pool '
+        '(global_pool=False): it leaves a %s map, not 1x1, which '
+        'spatial_squeeze=True cannot squeeze (up to %dx%d it can): pass '
+        'global_pool=True%s, or spatial_squeeze=False'
+        % (size, _size_text(*pooled), MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL,
+           MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL,
+           ' and create_aux_logits=False' if aux_too_large else ''))
+  if aux_too_large:
+    raise ValueError(
+        'inputs of %s are too large for create_aux_logits=True with '
+        'spatial_squeeze=True: the aux logits are 1x1 only up to %dx%d: pass '
+        'create_aux_logits=False, or spatial_squeeze=False'
+        % (size, _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS,
+           _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS))
 
 
 def trunc_normal(stddev):
@@ -96,7 +295,8 @@ def inception_v3_base(inputs,
   """Inception V3 from the input to `final_endpoint` (the convolutional trunk).
 
   Args:
-    inputs: a tensor of size [batch_size, height, width, channels].
+    inputs: a float tensor of size [batch_size, height, width, channels];
+      height and width may be unknown.
     final_endpoint: the endpoint to build the network up to, one of ENDPOINTS.
     min_depth: minimum depth (channels) of every convolution.
     depth_multiplier: multiplies the channels of every convolution; > 0.
@@ -107,13 +307,16 @@ def inception_v3_base(inputs,
     end_points: dict of endpoint name to tensor, up to `final_endpoint`.
 
   Raises:
-    ValueError: if final_endpoint is not one of ENDPOINTS, or
-      depth_multiplier <= 0.
+    ValueError: before anything is built, if final_endpoint is not one of
+      ENDPOINTS, depth_multiplier <= 0, inputs are not 4-D floating point,
+      or their height or width is below the smallest size that reaches
+      final_endpoint (MIN_IMAGE_SIZE, 75, for Mixed_7c).
   """
   if final_endpoint not in ENDPOINTS:
     raise ValueError('Unknown final_endpoint %r; expected one of %s.' %
                      (final_endpoint, ', '.join(ENDPOINTS)))
   depth = _depth_fn(depth_multiplier, min_depth)
+  _check_inputs(inputs, final_endpoint)
   end_points = {}
 
   def reached(name, tensor):
@@ -407,8 +610,8 @@ def inception_v3(inputs,
   released checkpoints' variables (BatchNorm, no conv biases).
 
   Args:
-    inputs: a tensor of size [batch_size, height, width, 3]; height and width
-      may be unknown.
+    inputs: a float tensor of size [batch_size, height, width, 3] in [-1, 1];
+      height and width may be unknown, and are at least MIN_IMAGE_SIZE (75).
     num_classes: number of predicted classes (1001 for the released slim
       checkpoints, 0 = background). 0 or None skips the logits layer and
       returns the pooled features [batch_size, 1, 1, 2048].
@@ -422,7 +625,8 @@ def inception_v3(inputs,
     create_aux_logits: whether to build the auxiliary head ('AuxLogits').
     scope: variable_scope of the network.
     global_pool: average over the whole final feature map instead of the
-      fixed 8x8 window (for inputs larger than 299).
+      fixed 8x8 window (needed for [batch, classes] logits above
+      MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL, 362; see needs_global_pool).
 
   Returns:
     net: logits [batch_size, num_classes] (or the pooled features when
@@ -431,9 +635,18 @@ def inception_v3(inputs,
       or 'global_pool', 'PreLogits', 'Logits' and 'Predictions'.
 
   Raises:
-    ValueError: if depth_multiplier <= 0.
+    ValueError: before anything is built, if depth_multiplier <= 0,
+      num_classes < 0, dropout_keep_prob is outside (0, 1], inputs are not
+      4-D floating point or smaller than MIN_IMAGE_SIZE (75), or for known
+      input sizes the heads cannot be built as asked: create_aux_logits=True
+      below MIN_IMAGE_SIZE_WITH_AUX_LOGITS (107); spatial_squeeze=True with
+      global_pool=False above MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL (362), or
+      with create_aux_logits=True above 346 (the pooled maps are no longer
+      1x1).
   """
   depth = _depth_fn(depth_multiplier, min_depth)
+  _check_classifier_args(inputs, num_classes, dropout_keep_prob,
+                         spatial_squeeze, create_aux_logits, global_pool)
 
   with tf.variable_scope(scope, 'InceptionV3', [inputs], reuse=reuse) as scope:
     with slim.arg_scope([slim.batch_norm, slim.dropout],
@@ -448,13 +661,15 @@ def inception_v3(inputs,
                             stride=1, padding='SAME'):
           aux_logits = end_points['Mixed_6e']
           with tf.variable_scope('AuxLogits'):
-            aux_logits = slim.avg_pool2d(aux_logits, [5, 5], stride=3,
+            aux_logits = slim.avg_pool2d(aux_logits, [_AUX_POOL_SIZE] * 2,
+                                         stride=_AUX_POOL_STRIDE,
                                          padding='VALID',
                                          scope='AvgPool_1a_5x5')
             aux_logits = slim.conv2d(aux_logits, depth(128), [1, 1],
                                      scope='Conv2d_1b_1x1')
             # Shape of the feature map before the final layer.
-            kernel_size = reduced_kernel_size_for_small_input(aux_logits, [5, 5])
+            kernel_size = reduced_kernel_size_for_small_input(
+                aux_logits, [_AUX_CONV] * 2)
             aux_logits = slim.conv2d(
                 aux_logits, depth(768), kernel_size,
                 weights_initializer=trunc_normal(0.01), padding='VALID',
@@ -473,7 +688,8 @@ def inception_v3(inputs,
           net = tf.reduce_mean(net, [1, 2], keepdims=True, name='GlobalPool')
           end_points['global_pool'] = net
         else:
-          kernel_size = reduced_kernel_size_for_small_input(net, [8, 8])
+          kernel_size = reduced_kernel_size_for_small_input(
+              net, [_FINAL_POOL] * 2)
           net = slim.avg_pool2d(net, kernel_size, padding='VALID',
                                 scope='AvgPool_1a_{}x{}'.format(*kernel_size))
           end_points['AvgPool_1a'] = net
@@ -491,8 +707,7 @@ def inception_v3(inputs,
   return logits, end_points
 
 
-inception_v3.default_image_size = 299
-default_image_size = inception_v3.default_image_size  # slim users read both
+inception_v3.default_image_size = default_image_size
 
 
 def reduced_kernel_size_for_small_input(input_tensor, kernel_size):
@@ -515,8 +730,17 @@ def inception_v3_arg_scope(weight_decay=0.00004,
                            batch_norm_updates_collections=tf.GraphKeys.UPDATE_OPS,
                            batch_norm_scale=False,
                            stddev=0.1,
-                           batch_norm_var_collection='moving_vars'):
+                           batch_norm_var_collection='moving_vars',
+                           use_fused_batchnorm=True,
+                           updates_collections=tf.GraphKeys.UPDATE_OPS):
   """Default arg_scope of Inception V3: L2 decay, BatchNorm, ReLU.
+
+  Takes the keywords of every slim version of this function: research/slim's
+  (`inception_utils.inception_arg_scope`, in its positional order), the
+  seed's and early tf.contrib.slim's (`stddev`, `batch_norm_var_collection`)
+  and later tf.contrib.slim's and tf_slim.nets' (`use_fused_batchnorm`,
+  `updates_collections`). The defaults build the released checkpoints'
+  variables: BatchNorm without gamma, no conv biases.
 
   Args:
     weight_decay: L2 regularization of conv and fully connected weights.
@@ -524,39 +748,46 @@ def inception_v3_arg_scope(weight_decay=0.00004,
       convolutions get biases instead.
     batch_norm_decay: decay of the BatchNorm moving averages.
     batch_norm_epsilon: small float added to the variance.
-    activation_fn: activation after every conv.
-    batch_norm_updates_collections: collection for the moving-average updates.
+    activation_fn: activation after every conv (None: linear).
+    batch_norm_updates_collections: collection for the moving-average
+      updates (run them with the train op); None updates the moving averages
+      in place, in every training-mode run.
     batch_norm_scale: add a BatchNorm `gamma` (the released checkpoints have
       none).
-    stddev: stddev of the truncated normal weight initializer (the seed's).
+    stddev: stddev of the truncated normal conv weight initializer.
     batch_norm_var_collection: extra collection for the moving mean and
-      variance (the seed's; `moving_vars` as in slim's inception_v3).
+      variance (None: none).
+    use_fused_batchnorm: the fused BatchNorm kernel; False builds tf-slim's
+      non-fused BatchNorm (same variables and outputs; its moving variance
+      averages the batch variance without Bessel's correction).
+    updates_collections: tf.contrib.slim's and tf_slim.nets' name for
+      `batch_norm_updates_collections`.
 
   Returns:
     An arg_scope for slim.arg_scope().
+
+  Raises:
+    ValueError: if use_batch_norm is not a bool (tf.contrib.slim's second
+      positional argument was another one), activation_fn is not callable,
+      or updates_collections and batch_norm_updates_collections disagree.
   """
-  batch_norm_params = {
-      'decay': batch_norm_decay,
-      'epsilon': batch_norm_epsilon,
-      'updates_collections': batch_norm_updates_collections,
-      'fused': None,
-      'scale': batch_norm_scale,
-      'variables_collections': {
-          'beta': None,
-          'gamma': None,
-          'moving_mean': [batch_norm_var_collection],
-          'moving_variance': [batch_norm_var_collection],
-      },
-  }
+  inception_utils.check_use_batch_norm(
+      use_batch_norm, hint=' (tf.contrib.slim\'s inception_v3_arg_scope took '
+      'batch_norm_var_collection or stddev second: pass those by keyword)')
+  if updates_collections != tf.GraphKeys.UPDATE_OPS:
+    if batch_norm_updates_collections not in (tf.GraphKeys.UPDATE_OPS,
+                                              updates_collections):
+      raise ValueError(
+          'updates_collections=%r and batch_norm_updates_collections=%r name '
+          'the same setting (tf.contrib.slim\'s and research/slim\'s '
+          'keyword): pass one' % (updates_collections,
+                                  batch_norm_updates_collections))
+    batch_norm_updates_collections = updates_collections
+  params = None
   if use_batch_norm:
-    normalizer_fn, normalizer_params = slim.batch_norm, batch_norm_params
-  else:
-    normalizer_fn, normalizer_params = None, {}
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      weights_regularizer=slim.l2_regularizer(weight_decay)):
-    with slim.arg_scope([slim.conv2d],
-                        weights_initializer=trunc_normal(stddev),
-                        activation_fn=activation_fn,
-                        normalizer_fn=normalizer_fn,
-                        normalizer_params=normalizer_params) as sc:
-      return sc
+    params = inception_utils.batch_norm_params(
+        batch_norm_decay, batch_norm_epsilon, batch_norm_updates_collections,
+        batch_norm_scale, fused=use_fused_batchnorm,
+        var_collection=batch_norm_var_collection)
+  return inception_utils.conv_arg_scope(weight_decay, trunc_normal(stddev),
+                                        activation_fn, params)

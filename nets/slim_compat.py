@@ -21,12 +21,15 @@ Patches:
      default, and what every slim network's arg_scope uses) slim.batch_norm
      builds `tensorflow.python.layers.normalization.BatchNormalization`, which
      TF >= 2.16 only lazy-loads from the separate `tf_keras` package
-     (`No module named 'tf_keras.legacy_tf_layers'`). The patched
-     batch_norm routes those calls to tf-slim's own fused implementation
-     (`_fused_batch_norm`), which slim already uses for every other
-     collection: same variables (names, shapes, collections), same inference
-     math (`tf.nn.fused_batch_norm`), moving-average updates added to
-     UPDATE_OPS. Applied only while the Keras layer cannot be imported.
+     (`No module named 'tf_keras.legacy_tf_layers'`), fused or not. The
+     patched batch_norm routes those calls to tf-slim's own implementations,
+     which slim already uses for every other collection: the fused one
+     (`_fused_batch_norm`) by default, and with `fused=False` (or inputs of
+     rank other than 2 and 4) its non-fused one, reached by naming the
+     collection in a list (`[UPDATE_OPS]`). Same variables (names, shapes,
+     collections), same math, moving-average updates in UPDATE_OPS. Only
+     `renorm` and `adjustment` still need the Keras layer. Applied only while
+     the Keras layer cannot be imported.
   3. `tfexample_decoder_ops`: tf_slim.data.tfexample_decoder calls
      `control_flow_ops.case` and `.cond` and `array_ops.stack`, which moved
      out of those TensorFlow modules (to `control_flow_case`, `cond`,
@@ -131,20 +134,25 @@ def _batch_norm(*args, **kwargs):
   call = bound.arguments
   if not _takes_keras_layer_path(call):
     return _UNDECORATED_BATCH_NORM(*args, **kwargs)
-  inputs = tf.convert_to_tensor(call['inputs'])
-  rank = inputs.get_shape().ndims
-  if (call['fused'] is False or call['renorm'] or
-      call['adjustment'] is not None or rank not in (2, 4)):
+  if call['renorm'] or call['adjustment'] is not None:
     raise NotImplementedError(
-        'slim.batch_norm with fused=False, renorm, adjustment or a rank-%s '
-        'input needs the Keras legacy layers (pip install tf-keras); '
-        'nets.slim_compat only replaces the fused path.' % rank)
-  if call['data_format'] not in ('NHWC', 'NCHW'):
-    raise ValueError('data_format has to be either NCHW or NHWC.')
-  fused_params = inspect.signature(slim_layers._fused_batch_norm).parameters  # pylint: disable=protected-access
-  fused_args = {k: v for k, v in call.items() if k in fused_params}
-  fused_args['inputs'] = inputs
-  return slim_layers._fused_batch_norm(**fused_args)  # pylint: disable=protected-access
+        'slim.batch_norm with renorm or adjustment needs the Keras legacy '
+        'layers (pip install tf-keras); nets.slim_compat replaces only the '
+        'fused and plain non-fused paths.')
+  inputs = tf.convert_to_tensor(call['inputs'])
+  if call['fused'] is not False and inputs.get_shape().ndims in (2, 4):
+    if call['data_format'] not in ('NHWC', 'NCHW'):
+      raise ValueError('data_format has to be either NCHW or NHWC.')
+    fused_params = inspect.signature(slim_layers._fused_batch_norm).parameters  # pylint: disable=protected-access
+    fused_args = {k: v for k, v in call.items() if k in fused_params}
+    fused_args['inputs'] = inputs
+    return slim_layers._fused_batch_norm(**fused_args)  # pylint: disable=protected-access
+  # tf-slim's own non-fused code: batch_norm takes it for any collections
+  # other than the UPDATE_OPS string itself (an identity test); a list
+  # naming UPDATE_OPS puts the updates in that same collection.
+  call['inputs'] = inputs
+  call['updates_collections'] = [framework_ops.GraphKeys.UPDATE_OPS]
+  return _UNDECORATED_BATCH_NORM(**call)
 
 
 # Same arg_scope key as the original, so `slim.arg_scope([slim.batch_norm])`

@@ -1,10 +1,12 @@
 """Graph-mode tests of nets.inception_v3: builds, endpoints, shapes, variables.
 
 Covers what TF-slim's own inception_v3_test covers, plus the released
-checkpoint's variable list, op names, argument validation, checkpoint round
-trips (V1 and V2) and training mode.
+checkpoint's variable list, op names, argument validation (every ValueError
+message), the size facts, the arg scope's keywords of every slim version,
+checkpoint round trips (V1 and V2) and training mode.
 """
 
+import inspect
 import os
 import textwrap
 
@@ -466,6 +468,415 @@ class InceptionV3TrainingTest(tf.test.TestCase):
       self.assertGreater(grad_norm, 0.0)
       self.assertFalse(np.allclose(before[0], after[0]))  # BN statistics moved
       self.assertFalse(np.allclose(before[1], after[1]))  # weights learned
+
+
+class ArgumentErrorsTest(tf.test.TestCase):
+  """Every ValueError of the network, raised before anything is built."""
+
+  def _assert_raises(self, message, build, shape=(1, 299, 299, 3),
+                     dtype=tf.float32):
+    """build(inputs) raises ValueError(message) with only `inputs` built."""
+    with tf.Graph().as_default() as graph:
+      inputs = tf.placeholder(dtype, shape)
+      with self.assertRaises(ValueError) as raised:
+        build(inputs)
+      self.assertEqual(str(raised.exception), message)
+      self.assertEqual(graph.get_operations(), [inputs.op])
+
+  def _builds(self, build, shape, dtype=tf.float32):
+    with tf.Graph().as_default():
+      return build(tf.placeholder(dtype, shape))
+
+  def testTooSmallInputs(self):
+    message = ('inputs must be at least 75x75 for Inception V3 up to '
+               'Mixed_7c, got %s')
+    for shape, size in (((1, 74, 74, 3), '74x74'),
+                        ((2, 60, 100, 3), '60x100'),
+                        ((1, 299, 74, 3), '299x74'),
+                        ((1, 60, None, 3), '60x?')):
+      self._assert_raises(message % size, inception_v3.inception_v3, shape)
+      self._assert_raises(message % size, inception_v3.inception_v3_base,
+                          shape)
+    net, _ = self._builds(
+        lambda x: inception_v3.inception_v3(x, create_aux_logits=False),
+        (1, 75, 75, 3))
+    self.assertListEqual(net.shape.as_list(), [1, 1000])
+
+  def testEarlierFinalEndpointsTakeSmallerInputs(self):
+    # Mixed_5d (the 35x35 grid at 299) is 1x1 at 27x27 inputs.
+    net, _ = self._builds(
+        lambda x: inception_v3.inception_v3_base(x, final_endpoint='Mixed_5d'),
+        (1, 27, 27, 3))
+    self.assertListEqual(net.shape.as_list(), [1, 1, 1, 288])
+    self._assert_raises(
+        'inputs must be at least 27x27 for Inception V3 up to Mixed_5d, got '
+        '26x26',
+        lambda x: inception_v3.inception_v3_base(x, final_endpoint='Mixed_5d'),
+        (1, 26, 26, 3))
+
+  def testAuxLogitsNeedInputsOf107(self):
+    message = ("create_aux_logits=True needs inputs of at least 107x107 (the "
+               "aux head's 5x5 pool on Mixed_6e), got %s: pass "
+               "create_aux_logits=False")
+    for shape, size in (((1, 106, 106, 3), '106x106'),
+                        ((1, 299, 106, 3), '299x106'),
+                        ((1, 100, None, 3), '100x?')):
+      self._assert_raises(message % size, inception_v3.inception_v3, shape)
+    _, end_points = self._builds(inception_v3.inception_v3, (1, 107, 107, 3))
+    self.assertIn('AuxLogits', end_points)
+    # No aux head without a classifier: the pooled features of a 75x75 input.
+    net, _ = self._builds(lambda x: inception_v3.inception_v3(x, 0),
+                          (1, 75, 75, 3))
+    self.assertListEqual(net.shape.as_list(), [1, 1, 1, 2048])
+
+  def testNonSquareSmallInputsWithoutAuxHead(self):
+    # DeepVariant's pileup images: 100x221 with 6 channels.
+    logits, end_points = self._builds(
+        lambda x: inception_v3.inception_v3(x, 3, create_aux_logits=False),
+        (2, 100, 221, 6))
+    self.assertListEqual(logits.shape.as_list(), [2, 3])
+    self.assertListEqual(end_points['Mixed_7c'].shape.as_list(),
+                         [2, 1, 5, 2048])
+
+  def testNumClasses(self):
+    self._assert_raises('num_classes must be >= 0, got -1',
+                        lambda x: inception_v3.inception_v3(x, -1))
+    self._assert_raises('num_classes must be an integer or None, got 10.0',
+                        lambda x: inception_v3.inception_v3(x, 10.0))
+    logits, _ = self._builds(
+        lambda x: inception_v3.inception_v3(x, np.int64(7)), (1, 107, 107, 3))
+    self.assertListEqual(logits.shape.as_list(), [1, 7])
+
+  def testDropoutKeepProb(self):
+    for keep_prob in (0, 0.0, -0.5, 1.5):
+      self._assert_raises(
+          'dropout_keep_prob must be in (0, 1], got %r' % keep_prob,
+          lambda x, p=keep_prob: inception_v3.inception_v3(
+              x, dropout_keep_prob=p))
+    for keep_prob in (1.0, 1, tf.placeholder_with_default(0.5, [])):
+      with tf.Graph().as_default():
+        if isinstance(keep_prob, tf.Tensor):
+          keep_prob = tf.placeholder_with_default(0.5, [])
+        logits, _ = inception_v3.inception_v3(
+            tf.placeholder(tf.float32, (1, 107, 107, 3)), 5,
+            dropout_keep_prob=keep_prob)
+        self.assertListEqual(logits.shape.as_list(), [1, 5])
+
+  def testIntegerInputs(self):
+    for dtype in (tf.uint8, tf.int32, tf.string):
+      message = ('inputs must be floating point, got %s: convert images to '
+                 'float and preprocess them to [-1, 1] (e.g. '
+                 'nets.preprocessing, or tf.image.convert_image_dtype then '
+                 '2 * x - 1)' % dtype.name)
+      self._assert_raises(message, inception_v3.inception_v3, dtype=dtype)
+      self._assert_raises(message, inception_v3.inception_v3_base, dtype=dtype)
+    logits, _ = self._builds(lambda x: inception_v3.inception_v3(x, 4),
+                             (1, 107, 107, 3), dtype=tf.float16)
+    self.assertEqual(logits.dtype, tf.float16)
+
+  def testInputsMustBe4D(self):
+    self._assert_raises('inputs must be 4-D [batch, height, width, channels], '
+                        'got shape (299, 299, 3)', inception_v3.inception_v3,
+                        shape=(299, 299, 3))
+
+  def testTooLargeForTheFixedFinalPool(self):
+    message = ('inputs of %s are too large for the fixed 8x8/2 final pool '
+               '(global_pool=False): it leaves a %s map, not 1x1, which '
+               'spatial_squeeze=True cannot squeeze (up to 362x362 it can): '
+               'pass global_pool=True%s, or spatial_squeeze=False')
+    # Mixed_7c is 29x29 at 1000 and 10x10 at 363; the 8x8 pool with stride 2
+    # leaves 11x11 and 2x2.
+    self._assert_raises(message % ('1000x1000', '11x11',
+                                   ' and create_aux_logits=False'),
+                        inception_v3.inception_v3, (1, 1000, 1000, 3))
+    self._assert_raises(
+        message % ('363x363', '2x2', ' and create_aux_logits=False'),
+        inception_v3.inception_v3, (1, 363, 363, 3))
+    self._assert_raises(
+        message % ('363x299', '2x1', ''),
+        lambda x: inception_v3.inception_v3(x, create_aux_logits=False),
+        (1, 363, 299, 3))
+
+  def testTooLargeForSqueezedAuxLogits(self):
+    message = ('inputs of %s are too large for create_aux_logits=True with '
+               'spatial_squeeze=True: the aux logits are 1x1 only up to '
+               '346x346: pass create_aux_logits=False, or '
+               'spatial_squeeze=False')
+    self._assert_raises(
+        message % '1000x1000',
+        lambda x: inception_v3.inception_v3(x, global_pool=True),
+        (1, 1000, 1000, 3))
+    self._assert_raises(message % '347x347', inception_v3.inception_v3,
+                        (1, 347, 347, 3))
+
+  def testLargeInputsThatWork(self):
+    for kwargs, size, logits_shape in (
+        ({}, 346, [1, 6]),
+        (dict(create_aux_logits=False), 362, [1, 6]),
+        (dict(global_pool=True, create_aux_logits=False), 1000, [1, 6]),
+        (dict(spatial_squeeze=False), 1000, [1, 11, 11, 6]),
+        (dict(num_classes=0), 1000, [1, 11, 11, 2048])):
+      kwargs.setdefault('num_classes', 6)
+      logits, end_points = self._builds(
+          lambda x, kw=kwargs: inception_v3.inception_v3(x, **kw),
+          (1, size, size, 3))
+      self.assertListEqual(logits.shape.as_list(), logits_shape, kwargs)
+      if 'AuxLogits' in end_points:
+        self.assertEqual(end_points['AuxLogits'].shape.ndims,
+                         len(logits_shape))
+
+
+class SizeFactsTest(tf.test.TestCase):
+  """The size constants and functions against an independent computation."""
+
+  @staticmethod
+  def _valid(size, kernel, stride):
+    # VALID padding as TensorFlow documents it: ceil((n - k + 1) / s).
+    return -(-(size - kernel + 1) // stride)
+
+  def _reference(self, size):
+    """{endpoint: height} of an input of `size`, per the layer table above."""
+    sizes = {}
+    for name, kernel, stride in (
+        ('Conv2d_1a_3x3', 3, 2), ('Conv2d_2a_3x3', 3, 1),
+        ('Conv2d_2b_3x3', 1, 1), ('MaxPool_3a_3x3', 3, 2),
+        ('Conv2d_3b_1x1', 1, 1), ('Conv2d_4a_3x3', 3, 1),
+        ('MaxPool_5a_3x3', 3, 2), ('Mixed_5b', 1, 1), ('Mixed_5c', 1, 1),
+        ('Mixed_5d', 1, 1), ('Mixed_6a', 3, 2), ('Mixed_6b', 1, 1),
+        ('Mixed_6c', 1, 1), ('Mixed_6d', 1, 1), ('Mixed_6e', 1, 1),
+        ('Mixed_7a', 3, 2), ('Mixed_7b', 1, 1), ('Mixed_7c', 1, 1)):
+      size = self._valid(size, kernel, stride)
+      sizes[name] = size
+    return sizes
+
+  def testConstants(self):
+    self.assertEqual(inception_v3.MIN_IMAGE_SIZE, 75)
+    self.assertEqual(inception_v3.MIN_IMAGE_SIZE_WITH_AUX_LOGITS, 107)
+    self.assertEqual(inception_v3.MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL, 362)
+    sizes = range(3, 1200)
+    # The smallest input with a 1x1 Mixed_7c; with a Mixed_6e the aux
+    # head's 5x5 pool fits; the largest whose Mixed_7c (at most 9x9) the 8x8
+    # pool with stride 2 makes 1x1.
+    self.assertEqual(
+        min(n for n in sizes if self._reference(n)['Mixed_7c'] >= 1), 75)
+    self.assertEqual(
+        min(n for n in sizes if self._reference(n)['Mixed_6e'] >= 5), 107)
+    self.assertEqual(
+        max(n for n in sizes if self._reference(n)['Mixed_7c'] <= 9), 362)
+
+  def testFeatureMapSizeAgainstReference(self):
+    for size in range(75, 1200):
+      reference = self._reference(size)
+      self.assertEqual(inception_v3.feature_map_size(size),
+                       reference['Mixed_7c'], size)
+      for endpoint in ('Conv2d_1a_3x3', 'MaxPool_5a_3x3', 'Mixed_6e'):
+        self.assertEqual(inception_v3.feature_map_size(size, endpoint),
+                         reference[endpoint], (size, endpoint))
+      final_pool = self._valid(reference['Mixed_7c'],
+                               min(reference['Mixed_7c'], 8), 2)
+      self.assertEqual(inception_v3.needs_global_pool(size), final_pool > 1,
+                       size)
+    for endpoint, shape in ENDPOINT_SHAPES_299.items():
+      self.assertEqual(inception_v3.feature_map_size(299, endpoint), shape[0])
+
+  def testAgainstBuiltGraphs(self):
+    for height, width in ((75, 75), (106, 107), (150, 299), (362, 363),
+                          (331, 500)):
+      with tf.Graph().as_default():
+        images = tf.placeholder(tf.float32, (1, height, width, 3))
+        logits, end_points = inception_v3.inception_v3(
+            images, 2, create_aux_logits=False, spatial_squeeze=False)
+        self.assertListEqual(
+            end_points['Mixed_7c'].shape.as_list()[1:3],
+            [inception_v3.feature_map_size(height),
+             inception_v3.feature_map_size(width)])
+        self.assertListEqual(
+            [d > 1 for d in logits.shape.as_list()[1:3]],
+            [inception_v3.needs_global_pool(height),
+             inception_v3.needs_global_pool(width)])
+
+  def testBadSizes(self):
+    with self.assertRaisesRegex(
+        ValueError, '^image_size must be an integer >= 75 to reach Mixed_7c, '
+        'got 74$'):
+      inception_v3.feature_map_size(74)
+    with self.assertRaisesRegex(
+        ValueError, '^image_size must be an integer >= 75 to reach Mixed_7c, '
+        'got 299.0$'):
+      inception_v3.needs_global_pool(299.0)
+    with self.assertRaisesRegex(
+        ValueError, '^image_size must be an integer >= 27 to reach Mixed_5d, '
+        'got 26$'):
+      inception_v3.feature_map_size(26, 'Mixed_5d')
+    with self.assertRaisesRegex(ValueError, "^Unknown endpoint 'Logits'"):
+      inception_v3.feature_map_size(299, 'Logits')
+
+  def testDefaultImageSize(self):
+    self.assertEqual(inception_v3.default_image_size, 299)
+    self.assertEqual(inception_v3.inception_v3.default_image_size, 299)
+
+
+class ArgScopeKeywordsTest(tf.test.TestCase):
+  """inception_v3_arg_scope takes every slim version's keywords."""
+
+  RESEARCH_SLIM = [('weight_decay', 0.00004), ('use_batch_norm', True),
+                   ('batch_norm_decay', 0.9997), ('batch_norm_epsilon', 0.001),
+                   ('activation_fn', tf.nn.relu),
+                   ('batch_norm_updates_collections', tf.GraphKeys.UPDATE_OPS),
+                   ('batch_norm_scale', False)]
+
+  def _params(self, **kwargs):
+    scope = inception_v3.inception_v3_arg_scope(**kwargs)
+    return scope[slim.arg_scope_func_key(slim.conv2d)]
+
+  def testResearchSlimsPositionalOrderFirst(self):
+    parameters = list(inspect.signature(
+        inception_v3.inception_v3_arg_scope).parameters.values())
+    self.assertEqual([(p.name, p.default) for p in parameters[:7]],
+                     self.RESEARCH_SLIM)
+    self.assertEqual([p.name for p in parameters[7:]],
+                     ['stddev', 'batch_norm_var_collection',
+                      'use_fused_batchnorm', 'updates_collections'])
+
+  def testTakesTfSlimNetsKeywords(self):
+    from tf_slim.nets import inception_v3 as tf_slim_inception_v3  # pylint: disable=g-import-not-at-top
+    theirs = inspect.signature(
+        tf_slim_inception_v3.inception_v3_arg_scope).parameters
+    ours = inspect.signature(inception_v3.inception_v3_arg_scope).parameters
+    self.assertEmpty(set(theirs) - set(ours))
+    for name, parameter in theirs.items():  # with the same defaults
+      self.assertEqual(ours[name].default, parameter.default, name)
+    # Every keyword at once: no TypeError.
+    inception_v3.inception_v3_arg_scope(
+        weight_decay=0.0, use_batch_norm=True, batch_norm_decay=0.99,
+        batch_norm_epsilon=0.01, activation_fn=tf.nn.relu6,
+        batch_norm_updates_collections='updates', batch_norm_scale=True,
+        stddev=0.2, batch_norm_var_collection='stats',
+        use_fused_batchnorm=False, updates_collections='updates')
+
+  def testKeywordsReachTheLayers(self):
+    conv = self._params(batch_norm_decay=0.99, batch_norm_epsilon=0.01,
+                        activation_fn=tf.nn.relu6, batch_norm_scale=True,
+                        stddev=0.2, batch_norm_var_collection='stats',
+                        use_fused_batchnorm=False)
+    self.assertIs(conv['activation_fn'], tf.nn.relu6)
+    self.assertEqual(conv['weights_initializer'].stddev, 0.2)
+    self.assertEqual(conv['normalizer_params'], {
+        'decay': 0.99, 'epsilon': 0.01,
+        'updates_collections': tf.GraphKeys.UPDATE_OPS, 'fused': False,
+        'scale': True,
+        'variables_collections': {'beta': None, 'gamma': None,
+                                  'moving_mean': ['stats'],
+                                  'moving_variance': ['stats']}})
+    conv = self._params(batch_norm_var_collection=None)
+    self.assertNotIn('variables_collections', conv['normalizer_params'])
+    conv = self._params(use_batch_norm=False)
+    self.assertIsNone(conv['normalizer_fn'])
+
+  def testUpdatesCollectionsAliases(self):
+    for kwargs in (dict(updates_collections='mine'),
+                   dict(batch_norm_updates_collections='mine'),
+                   dict(updates_collections='mine',
+                        batch_norm_updates_collections='mine')):
+      self.assertEqual(
+          self._params(**kwargs)['normalizer_params']['updates_collections'],
+          'mine')
+    self.assertIsNone(self._params(updates_collections=None)[
+        'normalizer_params']['updates_collections'])
+    with self.assertRaisesRegex(
+        ValueError, "^updates_collections='a' and "
+        "batch_norm_updates_collections='b' name the same setting"):
+      inception_v3.inception_v3_arg_scope(
+          updates_collections='a', batch_norm_updates_collections='b')
+
+  def testTfContribSlimPositionalCallsAreCaught(self):
+    # tf.contrib.slim: (weight_decay, batch_norm_var_collection, ...) and,
+    # earlier, (weight_decay, stddev, batch_norm_var_collection).
+    for second in ('moving_vars', 0.1):
+      with self.assertRaisesRegex(
+          ValueError, r"^use_batch_norm must be True or False, got %r "
+          r"\(tf.contrib.slim's inception_v3_arg_scope took "
+          r"batch_norm_var_collection or stddev second: pass those by "
+          r"keyword\)$" % second):
+        inception_v3.inception_v3_arg_scope(0.00004, second)
+
+  def testUpdatesCollectionsNoneUpdatesInPlace(self):
+    with tf.Graph().as_default():
+      images = tf.random_uniform((2, 75, 75, 3), -1, 1, seed=1)
+      with slim.arg_scope(
+          inception_v3.inception_v3_arg_scope(updates_collections=None)):
+        logits, _ = inception_v3.inception_v3(
+            images, 5, is_training=True, create_aux_logits=False)
+      self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
+      moving_mean = tf.global_variables(
+          'InceptionV3/Conv2d_1a_3x3/BatchNorm/moving_mean')[0]
+      conv, = [op.outputs[0] for op in tf.get_default_graph().get_operations()
+               if op.name.endswith('InceptionV3/Conv2d_1a_3x3/Conv2D')]
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        before = sess.run(moving_mean)
+        # One training-mode run, no update ops.
+        _, conv_value = sess.run([logits, conv])
+        after = sess.run(moving_mean)
+    self.assertAllEqual(before, np.zeros_like(before))
+    batch_mean = conv_value.mean(axis=(0, 1, 2))
+    self.assertGreater(np.abs(batch_mean).max(), 1e-3)
+    self.assertAllClose(after, (1 - 0.9997) * batch_mean, rtol=1e-3,
+                        atol=1e-9)
+
+  def testNonFusedBatchNormIsTheSameNetwork(self):
+    with tf.Graph().as_default() as graph:
+      images = tf.random_uniform((2, 107, 107, 3), -1, 1, seed=2)
+      outputs = {}
+      for scope, fused in (('Fused', True), ('NonFused', False)):
+        with slim.arg_scope(inception_v3.inception_v3_arg_scope(
+            use_fused_batchnorm=fused)):
+          for is_training in (True, False):
+            _, end_points = inception_v3.inception_v3(
+                images, 10, is_training=is_training, scope=scope,
+                reuse=tf.AUTO_REUSE)
+            outputs[scope, is_training] = [end_points['Conv2d_4a_3x3'],
+                                           end_points['Mixed_7c'],
+                                           end_points['AuxLogits']]
+      self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS), 4 * 96)
+      op_types = {(op.name.split('/')[0], op.type)
+                  for op in graph.get_operations()}
+      self.assertIn(('Fused', 'FusedBatchNormV3'), op_types)
+      self.assertNotIn(('NonFused', 'FusedBatchNormV3'), op_types)
+
+      def variables(scope):
+        """{name below scope: (shape, collections)}."""
+        found = {}
+        for var in tf.global_variables(scope + '/'):
+          collections = frozenset(
+              key for key in graph.get_all_collection_keys()
+              if any(v is var for v in graph.get_collection(key)))
+          found[var.op.name[len(scope) + 1:]] = (var.shape.as_list(),
+                                                 collections)
+        return found
+      fused_variables = variables('Fused')
+      self.assertEqual(len(fused_variables), 388)
+      self.assertEqual(variables('NonFused'), fused_variables)
+      # The same non-trivial values in both, then the four outputs.
+      values = testing.random_values(tf.global_variables('Fused/'))
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for var in tf.global_variables():
+          var.load(values['Fused/' + var.op.name.split('/', 1)[1]], sess)
+        results = sess.run(outputs)
+    for is_training, tolerances in ((False, (1e-5, 1e-5, 1e-5)),
+                                    (True, (1e-5, 1e-2, 1e-2))):
+      # In training mode each BatchNorm normalizes by the statistics of a
+      # small batch, which amplifies rounding: a 1e-6 relative change of the
+      # inputs alone moves the fused network's Mixed_7c by 1.6e-3 of its
+      # scale (measured). The layers themselves agree within 1e-5
+      # (slim_compat_test), as does the stem here.
+      for fused, non_fused, tolerance in zip(results['Fused', is_training],
+                                             results['NonFused', is_training],
+                                             tolerances):
+        scale = np.abs(fused).max()
+        self.assertGreater(scale, 1e-3)
+        self.assertAllClose(non_fused, fused, rtol=0, atol=tolerance * scale)
 
 
 class GraphModeEntryPointsTest(tf.test.TestCase):

@@ -93,6 +93,8 @@ class PatchesStillNeededTest(tf.test.TestCase):
       inputs = tf.placeholder(tf.float32, [2, 4, 4, 3])
       with self.assertRaisesRegex(ImportError, 'tf_keras'):
         slim_compat.ORIGINAL_BATCH_NORM(inputs, is_training=False)
+      with self.assertRaisesRegex(ImportError, 'tf_keras'):
+        slim_compat.ORIGINAL_BATCH_NORM(inputs, fused=False, scope='NonFused')
     self.assertTrue(slim_compat.batch_norm_patch_needed(),
                     "slim.batch_norm's Keras path works here: delete patch 2")
 
@@ -207,8 +209,125 @@ class BatchNormTest(tf.test.TestCase):
 
   def testUnsupportedOptionsSayWhatIsNeeded(self):
     with tf.Graph().as_default():
-      with self.assertRaisesRegex(NotImplementedError, 'fused=False.*tf-keras'):
-        slim.batch_norm(tf.zeros([1, 2, 2, 3]), fused=False)
+      with self.assertRaisesRegex(NotImplementedError, 'renorm.*tf-keras'):
+        slim.batch_norm(tf.zeros([1, 2, 2, 3]), renorm=True)
+      with self.assertRaisesRegex(NotImplementedError, 'adjustment.*tf-keras'):
+        slim.batch_norm(tf.zeros([1, 2, 2, 3]), adjustment=lambda s: (1., 0.))
+      self.assertEqual(tf.global_variables(), [])
+
+  def testUpdatesCollectionsNoneUpdatesInPlace(self):
+    x = self._inputs()
+    for fused in (None, False):
+      with tf.Graph().as_default():
+        out = slim.batch_norm(tf.constant(x), decay=0.9, is_training=True,
+                              updates_collections=None, fused=fused)
+        self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
+        moving_mean = tf.global_variables('BatchNorm/moving_mean')[0]
+        with self.session() as sess:
+          sess.run(tf.global_variables_initializer())
+          sess.run(out)  # one training step, no update ops run
+          self.assertAllClose(sess.run(moving_mean),
+                              0.1 * x.mean(axis=(0, 1, 2)), rtol=1e-5)
+
+
+class NonFusedBatchNormTest(tf.test.TestCase):
+  """fused=False: tf-slim's own non-fused code, equal to the fused one."""
+
+  def _inputs(self, shape=(4, 5, 5, 3)):
+    return np.random.RandomState(1).normal(3.0, 2.0, shape).astype(np.float32)
+
+  def _build_both(self, x, is_training, **kwargs):
+    fused = slim.batch_norm(tf.constant(x), is_training=is_training,
+                            scope='Fused', **kwargs)
+    non_fused = slim.batch_norm(tf.constant(x), is_training=is_training,
+                                fused=False, scope='NonFused', **kwargs)
+    return fused, non_fused
+
+  def _collections_of(self, scope):
+    """{variable name under scope: the collections that hold it}."""
+    graph = tf.get_default_graph()
+    variables = {id(v): v.op.name for v in tf.global_variables(scope + '/')}
+    found = {}
+    for key in graph.get_all_collection_keys():
+      for item in graph.get_collection(key):
+        if id(item) in variables:
+          name = variables[id(item)][len(scope) + 1:]
+          found.setdefault(name, set()).add(key)
+    return found
+
+  def testSameVariablesAsFused(self):
+    with tf.Graph().as_default():
+      self._build_both(self._inputs(), True, scale=True,
+                       variables_collections={'moving_mean': ['stats'],
+                                              'moving_variance': ['stats']})
+      shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+      self.assertEqual(
+          shapes, {'%s/%s' % (scope, name): [3]
+                   for scope in ('Fused', 'NonFused')
+                   for name in ('beta', 'gamma', 'moving_mean',
+                                'moving_variance')})
+      fused = self._collections_of('Fused')
+      self.assertEqual(fused, self._collections_of('NonFused'))
+      self.assertIn('stats', fused['moving_mean'])
+      self.assertIn(tf.GraphKeys.MODEL_VARIABLES, fused['moving_variance'])
+      self.assertIn(tf.GraphKeys.TRAINABLE_VARIABLES, fused['gamma'])
+      self.assertNotIn(tf.GraphKeys.TRAINABLE_VARIABLES, fused['moving_mean'])
+      ops = {op.type for op in tf.get_default_graph().get_operations()
+             if op.name.startswith('NonFused/')}
+      self.assertNotIn('FusedBatchNormV3', ops)
+
+  def testTrainingMatchesFusedAndNumPy(self):
+    x = self._inputs()
+    with tf.Graph().as_default():
+      fused, non_fused = self._build_both(x, True, decay=0.9)
+      updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+      self.assertLen(updates, 4)  # mean and variance of each
+      self.assertLen([u for u in updates if u.name.startswith('NonFused/')], 2)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        fused_out, non_fused_out = sess.run([fused, non_fused])
+        sess.run(updates)
+        mean, variance = sess.run(tf.global_variables('NonFused/moving_'))
+    batch_mean, batch_variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    expected = (x - batch_mean) / np.sqrt(batch_variance + 0.001)
+    self.assertAllClose(non_fused_out, expected, rtol=0, atol=1e-5)
+    self.assertAllClose(non_fused_out, fused_out, rtol=0, atol=1e-5)
+    self.assertAllClose(mean, 0.1 * batch_mean, rtol=1e-5)
+    # The batch variance as nn.moments gives it (tf-slim's and Keras'
+    # non-fused code); the fused kernel's running variance has Bessel's
+    # correction instead.
+    self.assertAllClose(variance, 0.9 + 0.1 * batch_variance, rtol=1e-5)
+
+  def testInferenceMatchesFused(self):
+    x = self._inputs()
+    with tf.Graph().as_default():
+      fused, non_fused = self._build_both(x, False, scale=True)
+      self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
+      rng = np.random.RandomState(2)
+      values = {'beta': rng.normal(0, 1, 3), 'gamma': rng.uniform(0.5, 2, 3),
+                'moving_mean': rng.normal(3, 1, 3),
+                'moving_variance': rng.uniform(1, 5, 3)}
+      with self.session() as sess:
+        for scope in ('Fused', 'NonFused'):
+          for name, value in values.items():
+            tf.global_variables('%s/%s' % (scope, name))[0].load(
+                value.astype(np.float32), sess)
+        fused_out, non_fused_out = sess.run([fused, non_fused])
+    expected = (values['gamma'] * (x - values['moving_mean']) /
+                np.sqrt(values['moving_variance'] + 0.001) + values['beta'])
+    self.assertAllClose(non_fused_out, expected, rtol=0, atol=1e-5)
+    self.assertAllClose(non_fused_out, fused_out, rtol=0, atol=1e-5)
+
+  def testRank3InputsTakeTheNonFusedCode(self):
+    x = self._inputs((4, 6, 3))
+    with tf.Graph().as_default():
+      out = slim.batch_norm(tf.constant(x), is_training=True)
+      self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS), 2)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        actual = sess.run(out)
+    expected = (x - x.mean(axis=(0, 1))) / np.sqrt(x.var(axis=(0, 1)) + 0.001)
+    self.assertAllClose(actual, expected, rtol=0, atol=1e-5)
 
 
 class TfexampleDecoderOpsTest(tf.test.TestCase):

@@ -1,0 +1,62 @@
+"""slim's `nets_factory`: a network by name, built under its arg_scope.
+
+As research/slim's `nets/nets_factory.py`, for the one network of this port:
+
+  network_fn = nets_factory.get_network_fn('inception_v3', num_classes=1001)
+  logits, end_points = network_fn(images)   # network_fn.default_image_size
+
+`get_network_fn` is the one place that builds "the network under its
+arg_scope"; every keyword of a `network_fn` call goes to the network.
+"""
+
+import functools
+
+import tf_slim as slim
+
+from nets import inception
+
+networks_map = {'inception_v3': inception.inception_v3}
+
+arg_scopes_map = {'inception_v3': inception.inception_v3_arg_scope}
+
+
+def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
+  """Returns network_fn(images, **kwargs) -> (net, end_points).
+
+  Args:
+    name: the network's name, a key of `networks_map` ('inception_v3').
+    num_classes: number of classes (1001 for the released checkpoints, 0 =
+      background). 0 or None omits the logits layer: `net` is then the pooled
+      features, before dropout.
+    weight_decay: L2 coefficient of the weights, given to the network's
+      arg_scope.
+    is_training: whether the network is built for training (BatchNorm batch
+      statistics, dropout).
+
+  Returns:
+    network_fn: builds the network on `images` [batch, height, width, 3]
+      (float, in [-1, 1]; height = width = network_fn.default_image_size, or
+      as the network allows) under its arg_scope and returns
+      `(net, end_points)`. Its keywords go to the network (e.g.
+      `create_aux_logits=False`, `global_pool=True`, `reuse=True`; also
+      `num_classes` and `is_training`, which override the ones given here).
+      It carries `default_image_size`.
+
+  Raises:
+    ValueError: if `name` is not a known network.
+  """
+  if name not in networks_map:
+    raise ValueError('Name of network unknown %r; known networks: %s' %
+                     (name, ', '.join(sorted(networks_map))))
+  network = networks_map[name]
+  arg_scope = arg_scopes_map[name]
+
+  @functools.wraps(network)
+  def network_fn(images, **kwargs):
+    kwargs.setdefault('num_classes', num_classes)
+    kwargs.setdefault('is_training', is_training)
+    with slim.arg_scope(arg_scope(weight_decay=weight_decay)):
+      return network(images, **kwargs)
+
+  network_fn.default_image_size = network.default_image_size
+  return network_fn

@@ -1,0 +1,108 @@
+"""Tests of nets.nets_factory: slim's get_network_fn for Inception V3."""
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from nets import inception
+from nets import nets_factory
+from nets_test import released_variables
+
+
+class NetworksTest(tf.test.TestCase):
+  """research/slim's nets_factory_test, for the networks of this port."""
+
+  def testGetNetworkFn(self):
+    batch_size, num_classes = 2, 1000
+    for net in nets_factory.networks_map:
+      with tf.Graph().as_default() as graph, self.session(graph):
+        net_fn = nets_factory.get_network_fn(net, num_classes=num_classes)
+        image_size = getattr(net_fn, 'default_image_size', 224)
+        inputs = tf.random_uniform((batch_size, image_size, image_size, 3))
+        logits, end_points = net_fn(inputs)
+        self.assertIsInstance(logits, tf.Tensor)
+        self.assertIsInstance(end_points, dict)
+        self.assertEqual(logits.get_shape().as_list()[0], batch_size)
+        self.assertEqual(logits.get_shape().as_list()[-1], num_classes)
+
+
+class NetsFactoryTest(tf.test.TestCase):
+
+  def testMaps(self):
+    self.assertEqual(nets_factory.networks_map,
+                     {'inception_v3': inception.inception_v3})
+    self.assertEqual(nets_factory.arg_scopes_map,
+                     {'inception_v3': inception.inception_v3_arg_scope})
+
+  def testNetworkFnCarriesTheNetworksName(self):
+    net_fn = nets_factory.get_network_fn('inception_v3', 1001)
+    self.assertEqual(net_fn.default_image_size, 299)
+    self.assertEqual(net_fn.__name__, 'inception_v3')
+
+  def testUnknownNameListsTheKnownOnes(self):
+    with self.assertRaisesRegex(
+        ValueError, "^Name of network unknown 'inception_v4'; known "
+        "networks: inception_v3$"):
+      nets_factory.get_network_fn('inception_v4', 1001)
+
+  def testBuildsUnderItsArgScope(self):
+    with tf.Graph().as_default():
+      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+      logits, _ = nets_factory.get_network_fn('inception_v3', 1001)(images)
+      self.assertEqual(logits.op.name, 'InceptionV3/Logits/SpatialSqueeze')
+      shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+      self.assertEqual(shapes, released_variables.released_variables(1001))
+      # is_training=False by default: BatchNorm in inference mode.
+      self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
+      # weight_decay=0.0 by default: no regularization.
+      self.assertEqual(tf.losses.get_regularization_losses(), [])
+
+  def testWeightDecayAndIsTraining(self):
+    weight_decay = 0.01
+    with tf.Graph().as_default():
+      images = tf.random_uniform((2, 107, 107, 3))
+      net_fn = nets_factory.get_network_fn(
+          'inception_v3', 10, weight_decay=weight_decay, is_training=True)
+      net_fn(images)
+      self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS), 2 * 96)
+      losses = tf.losses.get_regularization_losses()
+      self.assertLen(losses, 98)  # every conv's weights
+      weights = [v for v in tf.global_variables()
+                 if v.op.name.endswith('/weights')]
+      self.assertLen(weights, 98)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        total, weight_values = sess.run([tf.add_n(losses), weights])
+    expected = weight_decay * sum(np.sum(w.astype(np.float64) ** 2) / 2
+                                  for w in weight_values)
+    self.assertAllClose(total, expected, rtol=1e-4)
+
+  def testKeywordsGoToTheNetwork(self):
+    with tf.Graph().as_default():
+      images = tf.placeholder(tf.float32, [1, 150, 150, 3])
+      net_fn = nets_factory.get_network_fn('inception_v3', 1001)
+      _, end_points = net_fn(images, create_aux_logits=False,
+                             global_pool=True, dropout_keep_prob=0.5)
+      self.assertNotIn('AuxLogits', end_points)
+      self.assertIn('global_pool', end_points)
+      num_variables = len(tf.global_variables())
+      logits, _ = net_fn(images, create_aux_logits=False, reuse=True)
+      self.assertLen(tf.global_variables(), num_variables)
+      self.assertEqual(logits.op.name, 'InceptionV3_1/Logits/SpatialSqueeze')
+      features, end_points = net_fn(images, num_classes=0, scope='Features',
+                                    is_training=True)
+      self.assertListEqual(features.shape.as_list(), [1, 1, 1, 2048])
+      self.assertNotIn('Logits', end_points)
+      self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS), 2 * 94)
+
+  def testNetworkErrorsComeBeforeBuilding(self):
+    with tf.Graph().as_default() as graph:
+      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+      net_fn = nets_factory.get_network_fn('inception_v3', -1)
+      with self.assertRaisesRegex(ValueError,
+                                  '^num_classes must be >= 0, got -1$'):
+        net_fn(images)
+      self.assertLen(graph.get_operations(), 1)  # the placeholder
+
+
+if __name__ == '__main__':
+  tf.test.main()
