@@ -1,6 +1,6 @@
 """Fast graph-mode Inception V3 inference: BatchNorm folded, weights constant.
 
-`OptimizedModel` builds the network of `checkpoints.build_inference_model`
+`OptimizedModel` builds the network of `nets_factory.build_for_inference`
 (it calls `inception_v3.inception_v3` under `inception_v3_arg_scope()`: same
 layers, same output ops `InceptionV3/Logits/SpatialSqueeze` and
 `InceptionV3/Predictions/Reshape_1`) from a dict of NumPy weights, with what
@@ -49,6 +49,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from nets import checkpoints
 from nets import inception_v3
+from nets import nets_factory
 
 PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
 # Largest |logits - plain graph's float32 logits| allowed, relative to the
@@ -192,7 +193,7 @@ class OptimizedModel(object):
     Args:
       images: float32 [batch, height, width, 3] in [-1, 1].
       weights: {variable name: np.ndarray} of every variable of
-        `checkpoints.build_inference_model` (see `read_weights`). Not kept:
+        `nets_factory.build_for_inference` (see `read_weights`). Not kept:
         the graph (or, until `initialize`, this object) holds what it needs.
       num_classes: classifier width.
       precision: 'fp32', or 'fp16' / 'bf16' (float16 / bfloat16 compute,
@@ -223,6 +224,8 @@ class OptimizedModel(object):
           with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
                               normalizer_params={}, weights_regularizer=None), \
                slim.arg_scope([inception_v3.pool_branch], pool_last=True):
+            kwargs.setdefault('global_pool',
+                              inception_v3.inputs_need_global_pool(images))
             logits, end_points = inception_v3.inception_v3(
                 net, num_classes=num_classes, is_training=False,
                 create_aux_logits=False, prediction_fn=_float32_softmax,
@@ -300,7 +303,7 @@ def build_optimized_model(images, weights, num_classes, precision='fp32',
     **kwargs: more arguments of `inception_v3.inception_v3`.
 
   Returns:
-    (logits, end_points), as `checkpoints.build_inference_model` returns them.
+    (logits, end_points), as `nets_factory.build_for_inference` returns them.
 
   Raises:
     ValueError: see `OptimizedModel`.
@@ -356,7 +359,7 @@ def checkpoint_weights(checkpoint_path, num_classes=None,
   path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [None, None, None, 3])
-    checkpoints.build_inference_model(images, num_classes)
+    nets_factory.build_for_inference(images, num_classes)
     restore = checkpoints.restore_fn(
         path, moving_average_decay=moving_average_decay)
   _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)

@@ -7,6 +7,8 @@ As research/slim's `nets/nets_factory.py`, for the one network of this port:
 
 `get_network_fn` is the one place that builds "the network under its
 arg_scope"; every keyword of a `network_fn` call goes to the network.
+`build_for_inference` (not slim's) is what every tool here builds to run a
+checkpoint.
 """
 
 import functools
@@ -14,6 +16,7 @@ import functools
 import tf_slim as slim
 
 from nets import inception
+from nets import inception_v3
 
 networks_map = {'inception_v3': inception.inception_v3}
 
@@ -60,3 +63,29 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
 
   network_fn.default_image_size = network.default_image_size
   return network_fn
+
+
+def build_for_inference(images, num_classes, name='inception_v3', **kwargs):
+  """The network in inference mode on `images`, as the tools run checkpoints.
+
+  is_training=False; no auxiliary head (it only serves training, and its
+  kernel is named after the input size, so without it any input size
+  restores from a 299 checkpoint); global_pool=True for inputs larger than
+  the fixed final pool reduces to 1x1 (`inception_v3.needs_global_pool`),
+  so every size from inception_v3.MIN_IMAGE_SIZE up gives [batch, classes]
+  logits. No weight decay ops.
+
+  Args:
+    images: float [batch, height, width, 3] in [-1, 1].
+    num_classes: classifier width (1001 for the released checkpoints).
+    name: a key of `networks_map`.
+    **kwargs: more arguments of the network; they override the above.
+
+  Returns:
+    (logits, end_points) of the network.
+  """
+  kwargs.setdefault('create_aux_logits', False)
+  kwargs.setdefault('global_pool',
+                    inception_v3.inputs_need_global_pool(images))
+  return get_network_fn(name, num_classes, is_training=False)(images,
+                                                              **kwargs)

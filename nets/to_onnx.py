@@ -40,6 +40,7 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inception_v3
 from nets import inference
+from nets import nets_factory
 from nets import outputs
 
 INPUT = inception_v3.INPUT_NAME
@@ -259,8 +260,8 @@ def tensorflow_outputs(checkpoint_path, images, num_classes,
   """[logits, probabilities] of the slim graph restored from a checkpoint."""
   with tf.Graph().as_default() as graph:
     inputs = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = checkpoints.build_inference_model(inputs,
-                                                           num_classes)
+    logits, end_points = nets_factory.build_for_inference(inputs,
+                                                          num_classes)
     restore = checkpoints.restore_fn(
         checkpoint_path, moving_average_decay=moving_average_decay)
     with tf.Session(graph=graph) as sess:

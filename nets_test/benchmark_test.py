@@ -298,6 +298,18 @@ class BuildTest(tf.test.TestCase):
     self.assertNotIn('AuxLogits',
                      scopes(mode='forward-backward', image_size=106))
     self.assertNotIn('AuxLogits', scopes(mode='forward', image_size=299))
+    self.assertNotIn('AuxLogits',  # Its logits would not be 1x1 there.
+                     scopes(mode='forward-backward', image_size=400))
+
+  def testLargeInputsPoolGlobally(self):
+    for mode in ('forward', 'forward-backward'):
+      model = graphs.build_model(Config(mode=mode, batch_size=1,
+                                        image_size=400, num_classes=10))
+      pools = [op.name for op in model.graph.get_operations()
+               if op.name.startswith('InceptionV3/Logits/GlobalPool')]
+      self.assertTrue(pools, mode)
+      if mode == 'forward':
+        self.assertEqual(model.fetch.shape.as_list(), [1, 10])
 
   def testNchwIsRefused(self):
     with self.assertRaisesRegex(BenchmarkError,
