@@ -8,6 +8,7 @@ should be deleted.
 import ast
 import contextlib
 import importlib
+import json
 import os
 import threading
 import types
@@ -230,7 +231,10 @@ class PatchesStillNeededTest(tf.test.TestCase):
     for module, aliases in slim_compat.MOVED_SYMBOLS.items():
       for alias, symbols in aliases.items():
         expected.update((module.__name__, alias, s) for s in symbols)
-    self.assertEqual(_missing_tensorflow_symbols(), expected)
+    self.assertEqual(
+        _missing_tensorflow_symbols(), expected,
+        'first: missing, not patched (add to MOVED_SYMBOLS, patch 3); second: '
+        'patched, no longer missing (delete from MOVED_SYMBOLS or patch 1/2)')
 
   def testSupervisorThreadsPatchStillNeeded(self):
     logdir = self.get_temp_dir() + '/unpatched'
@@ -962,6 +966,46 @@ class SupervisorThreadsTest(tf.test.TestCase):
     thread.start()
     thread.join()
     self.assertEqual(seen, [(False, graph)])
+
+
+class DisableV2BehaviorTest(tf.test.TestCase):
+  """The patched paths after `tf.disable_v2_behavior()` (ref variables)."""
+
+  def testTensorIsTrainingClippedTrainOpAndThresholdMetric(self):
+    script = """if True:
+        import json
+        import numpy as np
+        import tensorflow.compat.v1 as tf
+        tf.disable_v2_behavior()
+        import tf_slim as slim
+        from nets import inception_v3
+        x = np.random.RandomState(0).normal(3, 2, (8, 3)).astype(np.float32)
+        is_training = tf.placeholder_with_default(False, [])
+        normalized = slim.batch_norm(tf.constant(x), is_training=is_training)
+        v = tf.Variable([3.0, 4.0])  # Gradient [6, 8].
+        train_op = slim.learning.create_train_op(
+            tf.reduce_sum(v * v), tf.train.GradientDescentOptimizer(0.1),
+            clip_gradient_norm=1.0, summarize_gradients=True)
+        tp, update = slim.metrics.streaming_true_positives_at_thresholds(
+            tf.constant([0.2, 0.8]), tf.constant([1, 1]), [0.5])
+        with tf.Session() as sess:
+          sess.run([tf.global_variables_initializer(),
+                    tf.local_variables_initializer()])
+          training = sess.run(normalized, {is_training: True})
+          sess.run([train_op, update])
+          print(json.dumps({
+              'mean': np.abs(training.mean(0)).max().item(),
+              'std': training.std(0).tolist(), 'v': sess.run(v).tolist(),
+              'tp': sess.run(tp).tolist(), 'ref': v.dtype._is_ref_dtype}))
+        """
+    result = testing.run_python(['-c', script])
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    self.assertTrue(values['ref'])  # TF1 variables, unlike the other tests.
+    self.assertLess(values['mean'], 1e-5)
+    self.assertAllClose(values['std'], np.ones(3), rtol=1e-3)
+    self.assertAllClose(values['v'], [3.0 - 0.06, 4.0 - 0.08], rtol=1e-6)
+    self.assertEqual(values['tp'], [1.0])
 
 
 class NoGlobalSideEffectsTest(tf.test.TestCase):
