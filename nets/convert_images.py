@@ -142,8 +142,12 @@ class ImageChecker(object):
     self._sess.close()
 
 
-def _read(path):
-  """The bytes of `path`; ValueError saying why not."""
+def read_file(path):
+  """The bytes of `path`.
+
+  Raises:
+    ValueError: saying why it cannot be read.
+  """
   try:
     with tf.io.gfile.GFile(path, 'rb') as f:
       return f.read()
@@ -233,7 +237,7 @@ def convert(image_dir, output_dir, validation_fraction=0.1,
           with tf.io.TFRecordWriter(path) as writer:
             for image_path, label in shard:
               try:
-                data = _read(image_path)
+                data = read_file(image_path)
                 height, width = checker.size(data)
               except ValueError as e:
                 skipped.append((image_path, str(e)))
