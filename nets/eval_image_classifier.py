@@ -228,6 +228,9 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   preprocess_fn = preprocessing_factory.get_preprocessing(
       preprocessing_name or model_name, is_training=False)
   image_size = eval_image_size or network_fn.default_image_size
+  if not getattr(source, 'num_classes', None):
+    raise ValueError('source must be a slim Dataset or an ImageFolder with '
+                     'num_classes, got %r' % (source,))
   path, checkpoint_classes = checkpoints.resolve(checkpoint_path)
   check_num_classes(checkpoint_classes, source.num_classes, labels_offset,
                     path)

@@ -364,7 +364,8 @@ class CustomDatasetTest(tf.test.TestCase):
   def testFilePatternAndReader(self):
     with tf.Graph().as_default():
       dataset = custom.get_split('train', self.output_dir,
-                                 file_pattern='x_%s.rec', reader=tf.WholeFileReader)
+                                 file_pattern='x_%s.rec',
+                                 reader=tf.WholeFileReader)
     self.assertEqual(dataset.data_sources,
                      os.path.join(self.output_dir, 'x_train.rec'))
     self.assertIs(dataset.reader, tf.WholeFileReader)
