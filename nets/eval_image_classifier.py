@@ -23,10 +23,8 @@ size.
 The images go through slim's eval preprocessing (`preprocessing_factory`:
 central crop of 87.5%, bilinear resize to --eval_image_size, [-1, 1]), read
 and preprocessed by `nets.input_pipeline` in parallel with the network. The
-network is `nets_factory.get_network_fn(model_name, num_classes,
-is_training=False)` without its aux head (unused here), with
-`global_pool=True` above 362 pixels (`inception_v3.needs_global_pool`);
-`--optimize` runs `nets.inference`'s BatchNorm-folded graph instead (the same
+network is `nets_factory.build_for_inference` (inference mode, no aux head,
+global pooling above 362 pixels); `--optimize` runs `nets.inference`'s BatchNorm-folded graph instead (the same
 logits within 1e-4). `--moving_average_decay` restores the
 ExponentialMovingAverage shadows, as slim's eval does.
 
@@ -248,20 +246,17 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
         input_pipeline.examples(source), preprocess_fn, image_size,
         batch_size, labels_offset=labels_offset,
         num_threads=num_preprocessing_threads)
-    global_pool = inception_v3.needs_global_pool(image_size)
     if optimize:
       weights, _ = inference.checkpoint_weights(path, num_classes,
                                                 moving_average_decay)
       model = inference.OptimizedModel(
           images, weights, num_classes,
-          constant_weights=inference.use_constants(batch_size),
-          global_pool=global_pool)
+          constant_weights=inference.use_constants(batch_size))
       logits, restore = model.logits, model.initialize
       config = inference.session_config(batch_size=batch_size)
     else:
-      logits, _ = nets_factory.get_network_fn(
-          model_name, num_classes, is_training=False)(
-              images, create_aux_logits=False, global_pool=global_pool)
+      logits, _ = nets_factory.build_for_inference(images, num_classes,
+                                                   name=model_name)
       restore = checkpoints.restore_fn(
           path, moving_average_decay=moving_average_decay)
       config = None
