@@ -759,7 +759,8 @@ def inception_v3_arg_scope(weight_decay=inception_utils.WEIGHT_DECAY,
 
   Takes the keywords of every slim version of this function: research/slim's
   (`inception_utils.inception_arg_scope`, in its positional order), the
-  seed's and early tf.contrib.slim's (`stddev`, `batch_norm_var_collection`)
+  original script's and early tf.contrib.slim's (`stddev`,
+  `batch_norm_var_collection`)
   and later tf.contrib.slim's and tf_slim.nets' (`use_fused_batchnorm`,
   `updates_collections`). The defaults build the released checkpoints'
   variables: BatchNorm without gamma, no conv biases.
