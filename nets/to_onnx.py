@@ -16,8 +16,8 @@ magnitude).
 Memory. tf2onnx keeps each constant in the ONNX NodeProto of its node and
 re-serializes every node after each of its ~24 optimizer passes; protobuf's
 arenas (upb) free nothing of a message until the message goes, so each pass
-left one more copy of the weights (~90 MB), and tf2onnx's convert API also
-deep-copied the graph before each pass: 6 to 8 GiB for a 95 MB model. Here
+left one more copy of the weights, and tf2onnx's convert API also
+deep-copied the graph before each pass (README: the measured peaks). Here
 tf2onnx converts the graph with each weight as a placeholder (a graph of
 ~80 KB), and the weights are put into the ONNX model afterwards, as
 initializers, once (`to_onnx`). The TensorFlow reference runs before the
