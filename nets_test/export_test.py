@@ -262,15 +262,11 @@ class ExportTest(tf.test.TestCase):
                              r'on device \(nothing was written\)$'),
                             (True, r'cannot write the folder in %s: '
                              r'read-only file system$')):
-      command = testing.in_small_filesystem(mount, [
-          sys.executable, '-m', 'nets.export', '--checkpoint_path=' + self.ckpt,
+      rc, _, err = testing.run_tool_on_small_disk(
+          'nets.export', mount, '--checkpoint_path=' + self.ckpt,
           '--output_dir=' + os.path.join(mount, 'model'),
-          '--image_size=%d' % SIZE], size='2m', read_only=read_only)
-      result = subprocess.run(command, capture_output=True, text=True,
-                              cwd=testing.REPO_ROOT, env=testing.user_env(),
-                              timeout=600)
-      err = [line for line in result.stderr.splitlines() if line.strip()]
-      self.assertEqual(result.returncode, 1, msg=result.stderr[-2000:])
+          '--image_size=%d' % SIZE, read_only=read_only)
+      self.assertEqual(rc, 1, msg=err)
       self.assertLen(err, 1, msg=err)
       self.assertRegex(err[0], r'^nets\.export: error: ' + text % mount)
     self.assertEqual(os.listdir(mount), [])

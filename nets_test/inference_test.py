@@ -28,15 +28,7 @@ NUM_CLASSES = 1001
 
 def plain_outputs(checkpoint_path, images, num_classes=NUM_CLASSES):
   """[logits, predictions] of the plain graph restored from the checkpoint."""
-  with tf.Graph().as_default():
-    placeholder = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = testing.build_classifier(
-        placeholder, num_classes=num_classes, create_aux_logits=False)
-    saver = tf.train.Saver()
-    with tf.Session() as sess:
-      saver.restore(sess, checkpoint_path)
-      return sess.run([logits, end_points['Predictions']],
-                      {placeholder: images})
+  return testing.restored_outputs(checkpoint_path, images, num_classes)
 
 
 def optimized_outputs(weights, images, num_classes=NUM_CLASSES, **kwargs):

@@ -162,6 +162,36 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
   return values
 
 
+def restored_outputs(checkpoint_path, images, num_classes=1001,
+                     end_points=('Predictions',)):
+  """[logits, *end_points] of the slim graph restored with a plain Saver.
+
+  No nets.checkpoints or nets tools involved: the reference the tools'
+  outputs are compared with.
+  """
+  with tf.Graph().as_default():
+    inputs = tf.placeholder(tf.float32, images.shape)
+    logits, points = build_classifier(inputs, num_classes,
+                                      create_aux_logits=False)
+    saver = tf.train.Saver(tf.global_variables())
+    with tf.Session() as sess:
+      saver.restore(sess, checkpoint_path)
+      return sess.run([logits] + [points[name] for name in end_points],
+                      {inputs: images})
+
+
+def run_tool_on_small_disk(tool, directory, *args, size='2m',
+                           read_only=False):
+  """run_tool with a fresh tmpfs of `size` (or read-only) on `directory`."""
+  command = in_small_filesystem(directory,
+                                [sys.executable, '-m', tool] + list(args),
+                                size=size, read_only=read_only)
+  proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT,
+                        env=user_env(), timeout=SUBPROCESS_TIMEOUT_S)
+  stderr = [line for line in proc.stderr.splitlines() if line.strip()]
+  return proc.returncode, proc.stdout, stderr
+
+
 def softmax(logits):
   e = np.exp(logits - logits.max(axis=1, keepdims=True))
   return e / e.sum(axis=1, keepdims=True)

@@ -7,7 +7,6 @@ nets.to_keras. Images are random in [-1, 1], the input range of both networks.
 
 import os
 import re
-import subprocess
 import sys
 import unittest
 from unittest import mock
@@ -31,15 +30,8 @@ def _images(batch_size=2, size=299, seed=7):
 
 def _slim_outputs(checkpoint_path, images, num_classes):
   """(logits, pooled features [B, 2048]) of the slim graph from a checkpoint."""
-  with tf.Graph().as_default():
-    inputs = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = testing.build_classifier(
-        inputs, num_classes, create_aux_logits=False)
-    saver = tf.train.Saver(tf.global_variables())
-    with tf.Session() as sess:
-      saver.restore(sess, checkpoint_path)
-      logits, pooled = sess.run([logits, end_points['AvgPool_1a']],
-                                {inputs: images})
+  logits, pooled = testing.restored_outputs(checkpoint_path, images,
+                                            num_classes, ['AvgPool_1a'])
   return logits, pooled.reshape([len(images), -1])
 
 
@@ -298,15 +290,11 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
         (False, r'cannot write %s: it needs about 9\d\.\d MB and only '
          r'2\.\d MB are free on its disk$' % output),
         (True, r'cannot write the file in %s: read-only file system$' % mount)):
-      command = testing.in_small_filesystem(mount, [
-          sys.executable, '-m', 'nets.to_keras',
+      rc, _, err = testing.run_tool_on_small_disk(
+          'nets.to_keras', mount,
           '--checkpoint_path=' + self.ckpt10, '--output=' + output,
-          '--include_top=false', '--noverify'], size='2m', read_only=read_only)
-      result = subprocess.run(command, capture_output=True, text=True,
-                              cwd=testing.REPO_ROOT, env=testing.user_env(),
-                              timeout=600)
-      err = [line for line in result.stderr.splitlines() if line.strip()]
-      self.assertEqual(result.returncode, 1, msg=result.stderr[-2000:])
+          '--include_top=false', '--noverify', read_only=read_only)
+      self.assertEqual(rc, 1, msg=err)
       self.assertLen(err, 1, msg=err)
       self.assertRegex(err[0], r'^nets\.to_keras: error: ' + text)
     self.assertEqual(os.listdir(mount), [])

@@ -45,14 +45,7 @@ def _images(batch_size=2, size=299, seed=11):
 
 def _slim_outputs(checkpoint_path, images, num_classes=1001):
   """(logits, probabilities) of the slim graph restored from a checkpoint."""
-  with tf.Graph().as_default():
-    inputs = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = testing.build_classifier(
-        inputs, num_classes, create_aux_logits=False)
-    saver = tf.train.Saver(tf.global_variables())
-    with tf.Session() as sess:
-      saver.restore(sess, checkpoint_path)
-      return sess.run([logits, end_points['Predictions']], {inputs: images})
+  return testing.restored_outputs(checkpoint_path, images, num_classes)
 
 
 def _run_cli(args, prelude=''):
