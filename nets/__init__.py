@@ -13,7 +13,8 @@ The modules, by role:
                    inception_preprocessing, preprocessing_factory,
                    preprocessing (the old name of the eval preprocessing);
                    imagenet (+ data/imagenet_synsets.txt), flowers,
-                   dataset_utils, dataset_factory
+                   custom (your folders, as nets.convert_images writes
+                   them), dataset_utils, dataset_factory
   checkpoints      checkpoints (find, read, match, restore; the
                    `python -m nets.checkpoints` inspector), checkpoint_hints
                    (why a checkpoint does not fit), labels (class names)
@@ -21,8 +22,9 @@ The modules, by role:
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
-  tools            classify, export, to_keras, to_onnx (each `python -m
-                   nets.<tool>`; benchmark.py at the top)
+  tools            classify, export, to_keras, to_onnx, convert_images,
+                   eval_image_classifier (each `python -m nets.<tool>`;
+                   benchmark.py at the top)
   plumbing         cli (the tool contract: flags, one-line errors, --help),
                    outputs (writing: never over the user's files, never
                    half-written)

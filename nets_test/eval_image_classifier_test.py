@@ -54,10 +54,8 @@ def pooled_features(values, encoded):
         tf.constant(e), SIZE, SIZE) for e in encoded])
     features, _ = testing.build_classifier(batch, num_classes=0,
                                            create_aux_logits=False)
-    variables = tf.global_variables()
     with tf.Session() as sess:
-      sess.run([v.initializer for v in variables],
-               {v.initializer.inputs[1]: values[v.op.name] for v in variables})
+      testing.assign(sess, tf.global_variables(), values)
       return sess.run(features).reshape([len(encoded), -1])
 
 

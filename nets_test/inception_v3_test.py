@@ -859,10 +859,10 @@ class ArgScopeKeywordsTest(tf.test.TestCase):
       self.assertEqual(variables('NonFused'), fused_variables)
       # The same non-trivial values in both, then the four outputs.
       values = testing.random_values(tf.global_variables('Fused/'))
+      values.update({'NonFused/' + name.split('/', 1)[1]: value
+                     for name, value in values.items()})
       with self.session() as sess:
-        sess.run(tf.global_variables_initializer())
-        for var in tf.global_variables():
-          var.load(values['Fused/' + var.op.name.split('/', 1)[1]], sess)
+        testing.assign(sess, tf.global_variables(), values)
         results = sess.run(outputs)
     for is_training, tolerances in ((False, (1e-5, 1e-5, 1e-5)),
                                     (True, (1e-5, 1e-2, 1e-2))):
