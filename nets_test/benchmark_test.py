@@ -84,8 +84,8 @@ def run_harness(config=TINY_CONFIG, **settings):
 
 
 def run_cli(*args):
-  """benchmark.py in a subprocess, with a user's default log level."""
-  return testing.run_python(['benchmark.py'] + list(args))
+  """benchmark.py run as a user runs it (testing.tool_process)."""
+  return testing.tool_process('benchmark.py', *args)
 
 
 def run_cli_all(arg_lists, workers=2):
@@ -559,7 +559,9 @@ class CommandLineTest(tf.test.TestCase):
 
   def testSeedFormatOnStdoutAndProgressOnStderr(self):
     json_path = os.path.join(self.get_temp_dir(), 'cli.json')
-    result = run_cli(*TINY, '--json_output=' + json_path)
+    # A new interpreter, so TensorFlow's start-up is part of what is checked.
+    result = testing.tool_process('benchmark.py', *TINY,
+                                  '--json_output=' + json_path, fresh=True)
     self.assertEqual(result.returncode, 0, result.stderr)
     lines = result.stdout.splitlines()
     self.assertLen(lines, 5)

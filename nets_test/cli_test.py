@@ -1,5 +1,7 @@
 """Tests of nets.cli: start-up noise hidden, shown again when the tool dies early."""
 
+import glob
+import os
 import textwrap
 import unittest
 
@@ -193,6 +195,34 @@ class QuietStartUpTest(unittest.TestCase):
         """)
     self.assertEqual(rc, 130)
     self.assertRegex(stderr, r'^\S+: error: interrupted\n$')
+
+
+def _tools():
+  """Every tool: the modules of nets/ that run cli.run, and benchmark.py."""
+  tools = ['benchmark.py']
+  for path in sorted(glob.glob(os.path.join(testing.REPO_ROOT, 'nets',
+                                            '*.py'))):
+    with open(path) as f:
+      if '\n  cli.run(' in f.read():
+        tools.append('nets.' + os.path.basename(path)[:-len('.py')])
+  return tools
+
+
+class ToolsStartUpTest(unittest.TestCase):
+  """Each real tool from a new interpreter: TensorFlow's import stays quiet.
+
+  The other tests run the tools in forks of a warm interpreter
+  (nets_test/warm_tools.py), which has imported TensorFlow already.
+  """
+
+  def testBadFlagIsTheOnlyLine(self):
+    tools = _tools()
+    self.assertIn('nets.classify', tools)
+    for tool in tools:
+      rc, out, err = testing.run_tool(tool, '--no_such_flag', fresh=True)
+      self.assertEqual((rc, out), (1, ''), tool)
+      self.assertEqual(err, ['%s: error: Unknown command line flag '
+                             "'no_such_flag'" % tool], tool)
 
 
 if __name__ == '__main__':

@@ -437,7 +437,7 @@ class CliTest(tf.test.TestCase):
     out_dir = os.path.join(self.dir, 'out')
     rc, out, err = testing.run_tool(
         'nets.convert_images', '--image_dir=' + self.image_dir,
-        '--output_dir=' + out_dir, '--num_shards=2', '--seed=3')
+        '--output_dir=' + out_dir, '--num_shards=2', '--seed=3', fresh=True)
     self.assertEqual(rc, 0, msg=err)
     # Only the skip lines: no TensorFlow start-up lines, no libjpeg warning.
     self.assertCountEqual([line.split(':')[0] for line in err],

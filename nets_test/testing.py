@@ -1,7 +1,9 @@
 """Helpers shared by the tests: build the network, write slim-style
 checkpoints and TFRecords, read them back through slim's data pipeline, run
-the tools in a subprocess as a user's shell would."""
+the tools as a user's shell would (in processes forked from a warm
+interpreter, `warm_tools`, unless the test is about the start-up)."""
 
+import atexit
 import os
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import tf_slim as slim
 from nets import inception_utils
 from nets import nets_factory
 from nets import preprocessing
+from nets_test import warm_tools
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Long enough for a tool that builds and runs the full network on 2 busy cores.
@@ -37,16 +40,34 @@ def run_python(args, env=None, timeout=SUBPROCESS_TIMEOUT_S, **kwargs):
                         **kwargs)
 
 
-def run_tool(tool, *args, prelude='', env=None, timeout=SUBPROCESS_TIMEOUT_S):
-  """Runs a tool as a user would: (exit status, stdout, non-empty stderr lines).
+_WARM_SERVER = []
+
+
+def _warm_server():
+  """This test process's warm_tools.Server, started on first use."""
+  if not _WARM_SERVER:
+    _WARM_SERVER.append(warm_tools.Server(REPO_ROOT, user_env()))
+    atexit.register(_WARM_SERVER[0].close)
+  return _WARM_SERVER[0]
+
+
+def tool_process(tool, *args, prelude='', env=None, fresh=False,
+                 timeout=SUBPROCESS_TIMEOUT_S):
+  """Runs a tool as a user would; returns the CompletedProcess (text).
 
   Args:
     tool: a module ('nets.classify') or a script in the root ('benchmark.py').
     *args: its command-line arguments.
     prelude: Python run first in the same process (e.g. to hide a package).
-    env: the environment; default `user_env()`.
+    env: the environment; default `user_env()`. Given, the tool runs in a
+      new interpreter (the environment may matter at import).
+    fresh: a new interpreter even without `env`, for tests of the start-up
+      (TensorFlow's import and its native lines); otherwise a fork of a warm
+      one (`warm_tools`: the same run without repeating the import).
     timeout: seconds.
   """
+  if env is None and not fresh:
+    return _warm_server().run(tool, args, prelude, timeout)
   if prelude:
     run = ('runpy.run_path(%r, run_name="__main__")' % tool
            if tool.endswith('.py') else
@@ -57,7 +78,12 @@ def run_tool(tool, *args, prelude='', env=None, timeout=SUBPROCESS_TIMEOUT_S):
     command = [tool] + list(args)
   else:
     command = ['-m', tool] + list(args)
-  proc = run_python(command, env=env, timeout=timeout)
+  return run_python(command, env=env, timeout=timeout)
+
+
+def run_tool(tool, *args, **kwargs):
+  """tool_process's (exit status, stdout, non-empty stderr lines)."""
+  proc = tool_process(tool, *args, **kwargs)
   stderr = [line for line in proc.stderr.splitlines() if line.strip()]
   return proc.returncode, proc.stdout, stderr
 
