@@ -1,10 +1,12 @@
-r"""Times Inception V3 in graph mode: the seed's forward benchmark, and more.
+r"""Times Inception V3 in graph mode: the original script's benchmark, and more.
 
-With no flags it does what the seed's `time_tensorflow_run` did: batches of 32
+The original script is the TensorFlow book code this project started from
+(an Inception V3 written with tf.contrib.slim, timed by its
+`time_tensorflow_run`). With no flags this does what it did: batches of 32
 random 299x299x3 images, `inception_v3(..., is_training=False)` under
 `inception_v3_arg_scope()`, 1000 classes, 10 burn-in steps that are not
-counted, then `--num_batches` timed `session.run(logits)` calls, printed in the
-seed's format:
+counted, then `--num_batches` timed `session.run(logits)` calls, printed in
+its format:
 
   2026-11-27 12:00:00.123456: step 0, duration = 1.372
   ...
@@ -76,7 +78,8 @@ BenchmarkError = config_lib.BenchmarkError
 def define_flags():
   """Defines benchmark.py's flags (the shared ones through nets.cli)."""
   flags.DEFINE_enum('mode', 'forward', ['forward', 'forward-backward'],
-                    'What one step runs: the forward pass (the seed), or the '
+                    'What one step runs: the forward pass (as the original '
+                    'script), or the '
                     'gradients of the training loss w.r.t. all trainable '
                     'variables (is_training=True).')
   flags.DEFINE_integer('batch_size', 32, 'Images per step and tower.',

@@ -3,6 +3,31 @@
 Importing the package imports no TensorFlow and changes nothing: the
 submodules load on first use, so `import nets` then `nets.inception_v3` or
 `nets.inception.inception_v3(...)` works as with slim's `nets` package.
+
+The modules, by role:
+
+  network          inception_v3 (the layers, the released names, the size
+                   facts), slim_compat (tf-slim 1.1.0 on current TensorFlow)
+  slim's surface   inception, inception_utils, nets_factory (the one place
+                   that builds "network under its arg scope");
+                   inception_preprocessing, preprocessing_factory,
+                   preprocessing (the old name of the eval preprocessing);
+                   imagenet (+ data/imagenet_synsets.txt), flowers,
+                   dataset_utils, dataset_factory
+  checkpoints      checkpoints (find, read, match, restore; the
+                   `python -m nets.checkpoints` inspector), checkpoint_hints
+                   (why a checkpoint does not fit), labels (class names)
+  fast inference   inference (BatchNorm folded, constant weights)
+  data             input_pipeline (tf.data batches from slim TFRecords or a
+                   folder of class subfolders), dataset_flags (the data flags
+                   of the eval and train tools)
+  tools            classify, export, to_keras, to_onnx (each `python -m
+                   nets.<tool>`; benchmark.py at the top)
+  plumbing         cli (the tool contract: flags, one-line errors, --help),
+                   outputs (writing: never over the user's files, never
+                   half-written)
+  benchmarking     the harness behind benchmark.py (configs, graphs, timing,
+                   --compare, records)
 """
 
 import importlib

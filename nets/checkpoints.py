@@ -38,6 +38,7 @@ import tf_slim as slim
 
 from nets import checkpoint_hints
 from nets import inception_v3
+from nets import nets_factory
 
 LOGITS_WEIGHTS = inception_v3.LOGITS_LAYER + '/weights'
 EMA_SUFFIX = checkpoint_hints.EMA_SUFFIX
@@ -323,28 +324,6 @@ def resolve(checkpoint_path, num_classes=None):
   return path, num_classes_of(path, num_classes)
 
 
-def build_inference_model(images, num_classes, create_aux_logits=False,
-                          **kwargs):
-  """Inception V3 for inference, as the released checkpoints expect it.
-
-  Under `inception_v3_arg_scope()` (BatchNorm, no conv biases), in eval mode.
-
-  Args:
-    images: float32 [batch, height, width, 3] in [-1, 1].
-    num_classes: classifier width (1001 for the released checkpoints).
-    create_aux_logits: build the auxiliary head (unused at inference; off by
-      default so any input size restores from a 299 checkpoint).
-    **kwargs: more arguments of `inception_v3.inception_v3` (e.g. reuse).
-
-  Returns:
-    (logits, end_points) of `inception_v3.inception_v3`.
-  """
-  with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
-    return inception_v3.inception_v3(
-        images, num_classes=num_classes, is_training=False,
-        create_aux_logits=create_aux_logits, **kwargs)
-
-
 # --- Matching the model against the checkpoint -------------------------------
 
 def _split_scopes(exclude_scopes):
@@ -545,7 +524,9 @@ def inspect(checkpoint_path, num_classes=None, image_size=299,
         (image_size, image_size))
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [1, image_size, image_size, 3])
-    build_inference_model(images, num_classes, create_aux_logits=True)
+    nets_factory.build_for_inference(
+        images, num_classes,
+        create_aux_logits=inception_v3.aux_logits_fit(image_size))
     try:
       fn = restore_fn(resolved, exclude_scopes=exclude_scopes,
                       moving_average_decay=moving_average_decay)

@@ -24,6 +24,7 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inference
 from nets import labels as labels_lib
+from nets import nets_factory
 from nets import preprocessing
 
 class NonFiniteOutputError(ValueError):
@@ -100,7 +101,7 @@ class Classifier(object):
         del weights
         restore, config = None, inference.session_config(batch_size=1)
       else:
-        _, end_points = checkpoints.build_inference_model(
+        _, end_points = nets_factory.build_for_inference(
             tf.expand_dims(image, 0), num_classes)
         restore = checkpoints.restore_fn(
             path, moving_average_decay=moving_average_decay)
@@ -137,7 +138,9 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
   Args:
     checkpoint_path: V1 file, V2 prefix or directory.
     image_paths: image files.
-    labels_file: optional class names (see `labels.read_labels`).
+    labels_file: optional class names (see `labels.read_labels`); default:
+      the ImageNet names for 1000 or 1001 classes (`labels.imagenet_names`),
+      none for other class counts.
     top_k: classes printed per image, 1..num_classes.
     num_classes, image_size, moving_average_decay, optimize: see
       `Classifier`.
@@ -156,7 +159,10 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
   if not 1 <= top_k <= n:
     raise ValueError('top_k must be in [1, %d] (the classes of the model), '
                      'got %d.' % (n, top_k))
-  names = labels_lib.read_labels(labels_file, n) if labels_file else None
+  if labels_file:
+    names = labels_lib.read_labels(labels_file, n)
+  else:
+    names = labels_lib.imagenet_names(n)
   classifier = Classifier(path, n, image_size, moving_average_decay,
                           optimize)
   try:
@@ -202,7 +208,8 @@ def _define_flags():
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', required=['checkpoint_path'])
   flags.DEFINE_string('labels_file', None,
-                      'Class names, one per line (1000 or 1001 lines).')
+                      'Class names, one per line (1000 or 1001 lines); '
+                      'default: the ImageNet names for 1000 or 1001 classes.')
   flags.DEFINE_integer('top_k', 5, 'Classes printed per image.',
                        lower_bound=1)
   flags.DEFINE_boolean('optimize', False,

@@ -65,6 +65,8 @@ def quiet_start_up():
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   # Ctrl-C while TensorFlow loads: one line, not an import traceback.
   signal.signal(signal.SIGINT, lambda *_: fail('interrupted', 130))
+  # Output piped into `head`: end quietly, as other Unix tools do.
+  signal.signal(signal.SIGPIPE, signal.SIG_DFL)
   if _hidden is None and not _logs_wanted():
     _hidden = _hide_stderr()
     atexit.register(release, show=True)  # died early: show everything

@@ -4,13 +4,16 @@ research/slim's `datasets/dataset_factory.py`, so slim's train and eval
 scripts run unchanged after `from datasets import dataset_factory` becomes
 `from nets import dataset_factory`. A dataset is a module with slim's
 `get_split(split_name, dataset_dir, file_pattern=None, reader=None)`; to
-add one, add its module to `datasets_map`.
+add one, add its module to `datasets_map`. 'custom' (`nets.custom`) is any
+folder `nets.convert_images` wrote.
 """
 
+from nets import custom
 from nets import flowers
 from nets import imagenet
 
 datasets_map = {
+    'custom': custom,
     'flowers': flowers,
     'imagenet': imagenet,
 }
@@ -20,7 +23,7 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
   """The slim Dataset of split `split_name` of dataset `name`.
 
   Args:
-    name: a key of `datasets_map` ('flowers', 'imagenet').
+    name: a key of `datasets_map` ('custom', 'flowers', 'imagenet').
     split_name: the split, e.g. 'train' or 'validation'.
     dataset_dir: the directory of the dataset's files.
     file_pattern: the files' pattern with '%s' for the split name; None for

@@ -39,6 +39,7 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inception_v3
 from nets import inference
+from nets import nets_factory
 from nets import outputs
 from nets import preprocessing
 
@@ -52,7 +53,7 @@ class ExportError(ValueError):
 
 
 def _model_outputs(images, num_classes, **kwargs):
-  logits, end_points = checkpoints.build_inference_model(
+  logits, end_points = nets_factory.build_for_inference(
       images, num_classes, **kwargs)
   return {'logits': logits, 'probabilities': end_points['Predictions']}
 

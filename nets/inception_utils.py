@@ -21,6 +21,9 @@ from nets import slim_compat
 
 slim_compat.apply()  # conv_arg_scope names slim.batch_norm: the patched one.
 
+# slim's L2 weight decay of the Inception networks' weights.
+WEIGHT_DECAY = 0.00004
+
 
 def check_use_batch_norm(use_batch_norm, hint=''):
   """Raises ValueError unless use_batch_norm is True or False (or 1 or 0)."""
@@ -97,7 +100,7 @@ def conv_arg_scope(weight_decay, weights_initializer, activation_fn,
       return sc
 
 
-def inception_arg_scope(weight_decay=0.00004,
+def inception_arg_scope(weight_decay=WEIGHT_DECAY,
                         use_batch_norm=True,
                         batch_norm_decay=0.9997,
                         batch_norm_epsilon=0.001,

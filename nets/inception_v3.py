@@ -106,7 +106,7 @@ MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL = (
     _min_input_size('Mixed_7c', _FINAL_POOL + _FINAL_POOL_STRIDE) - 1)
 # The largest input whose aux logits are 1x1 (the aux conv's kernel covers
 # the pooled map): 346.
-_MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS = (
+MAX_IMAGE_SIZE_WITH_AUX_LOGITS = (
     _min_input_size('Mixed_6e', _AUX_CONV * _AUX_POOL_STRIDE + _AUX_POOL_SIZE)
     - 1)
 
@@ -142,6 +142,20 @@ def feature_map_size(image_size, endpoint='Mixed_7c'):
   return size
 
 
+def aux_logits_fit(image_size):
+  """Whether create_aux_logits=True works (squeezed) at this input size.
+
+  Args:
+    image_size: input height (or width).
+
+  Returns:
+    True if MIN_IMAGE_SIZE_WITH_AUX_LOGITS <= image_size <=
+    MAX_IMAGE_SIZE_WITH_AUX_LOGITS (107 to 346).
+  """
+  return (MIN_IMAGE_SIZE_WITH_AUX_LOGITS <= image_size <=
+          MAX_IMAGE_SIZE_WITH_AUX_LOGITS)
+
+
 def needs_global_pool(image_size):
   """Whether image_size inputs need global_pool=True for [batch, C] logits.
 
@@ -160,6 +174,14 @@ def needs_global_pool(image_size):
     ValueError: if image_size is not an integer >= MIN_IMAGE_SIZE.
   """
   return _final_pool_output(feature_map_size(image_size)) > 1
+
+
+def inputs_need_global_pool(inputs):
+  """needs_global_pool for a tensor: any known height or width above 362."""
+  shape = tf.TensorShape(getattr(inputs, 'shape', None))
+  sizes = shape.as_list()[1:3] if shape.rank == 4 else []
+  return any(size is not None and size > MAX_IMAGE_SIZE_WITHOUT_GLOBAL_POOL
+             for size in sizes)
 
 
 def _final_pool_output(map_size):
@@ -229,7 +251,7 @@ def _check_classifier_args(inputs, num_classes, dropout_keep_prob,
            size))
   if not (spatial_squeeze and num_classes):
     return
-  aux_too_large = aux and any(d > _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS
+  aux_too_large = aux and any(d > MAX_IMAGE_SIZE_WITH_AUX_LOGITS
                               for d in known)
   if not global_pool and any(needs_global_pool(d) for d in known):
     pooled = [None if d is None else _final_pool_output(feature_map_size(d))
@@ -247,8 +269,8 @@ def _check_classifier_args(inputs, num_classes, dropout_keep_prob,
         'inputs of %s are too large for create_aux_logits=True with '
         'spatial_squeeze=True: the aux logits are 1x1 only up to %dx%d: pass '
         'create_aux_logits=False, or spatial_squeeze=False'
-        % (size, _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS,
-           _MAX_IMAGE_SIZE_SQUEEZED_AUX_LOGITS))
+        % (size, MAX_IMAGE_SIZE_WITH_AUX_LOGITS,
+           MAX_IMAGE_SIZE_WITH_AUX_LOGITS))
 
 
 def trunc_normal(stddev):
@@ -722,7 +744,7 @@ def reduced_kernel_size_for_small_input(input_tensor, kernel_size):
   return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
 
 
-def inception_v3_arg_scope(weight_decay=0.00004,
+def inception_v3_arg_scope(weight_decay=inception_utils.WEIGHT_DECAY,
                            use_batch_norm=True,
                            batch_norm_decay=0.9997,
                            batch_norm_epsilon=0.001,
@@ -737,7 +759,8 @@ def inception_v3_arg_scope(weight_decay=0.00004,
 
   Takes the keywords of every slim version of this function: research/slim's
   (`inception_utils.inception_arg_scope`, in its positional order), the
-  seed's and early tf.contrib.slim's (`stddev`, `batch_norm_var_collection`)
+  original script's and early tf.contrib.slim's (`stddev`,
+  `batch_norm_var_collection`)
   and later tf.contrib.slim's and tf_slim.nets' (`use_fused_batchnorm`,
   `updates_collections`). The defaults build the released checkpoints'
   variables: BatchNorm without gamma, no conv biases.

@@ -1,25 +1,24 @@
 """Fast graph-mode Inception V3 inference: BatchNorm folded, weights constant.
 
-`OptimizedModel` builds the network of `checkpoints.build_inference_model`
+`OptimizedModel` builds the network of `nets_factory.build_for_inference`
 (it calls `inception_v3.inception_v3` under `inception_v3_arg_scope()`: same
 layers, same output ops `InceptionV3/Logits/SpatialSqueeze` and
 `InceptionV3/Predictions/Reshape_1`) from a dict of NumPy weights, with what
-measurably made it faster (`benchmark.py --compare`, 2-core AVX-512 Xeon):
+measurably made it faster (each kept because it won an interleaved A/B run;
+README "What --optimize does" has the numbers):
 
   * BatchNorm is folded into the convolution before it (kernel * gamma /
     sqrt(variance + epsilon), plus a bias): each layer is Conv2D + BiasAdd +
     Relu, which oneDNN runs faster than Conv2D + FusedBatchNorm + Relu.
   * At small batches the weights are graph constants: TensorFlow's oneDNN
     convolutions then keep their filters in the layout they compute with
-    instead of re-laying them out every step. At batch 32 that saved 1-6%,
-    but the graph, the session and oneDNN each hold a copy of constant
-    weights (peak RSS ~2 GiB against the plain graph's 1.3), so at large
-    batches the folded weights are variables, loaded by
-    `initialize(session)`.
+    instead of re-laying them out every step. But the graph, the session and
+    oneDNN each hold a copy of constant weights, which at large batches
+    would put the peak memory above the plain graph's, so there the folded
+    weights are variables, loaded by `initialize(session)`.
   * Each mixed block's pool branch pools after its 1x1 convolution instead
     of before (`inception_v3.pool_branch`, pool_last=True): the same logits,
-    and the pool reads 4 to 10 times fewer channels (3-4% faster at batch 1
-    and 32).
+    and the pool reads 4 to 10 times fewer channels.
   * `session_config`: Grappler's passes other than the remapper (which fuses
     Conv2D + BiasAdd + Relu) are off, on CPU: they win nothing on this graph
     and copy its constants. At batch 1 two ops run at once on half the
@@ -49,6 +48,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from nets import checkpoints
 from nets import inception_v3
+from nets import nets_factory
 
 PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
 # Largest |logits - plain graph's float32 logits| allowed, relative to the
@@ -58,10 +58,9 @@ PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
 # reached 1.3e-3 and 9.2e-3 of the logits' range (random weights, 75 to 299
 # pixels); the tolerances leave a margin of 5x or more.
 TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
-# Constant weights up to this batch size, variables above it. Constants took
-# 24% less time than variables at batch 1, 4% at 8 and 16, 1-6% at 32, and
-# cost 0.5-0.8 GB more peak memory, which at batch 32 puts the optimized
-# graph above the plain one (1.9-2.1 GiB against 1.29).
+# Constant weights up to this batch size, variables above it: constants win
+# most at small batches, and above this their extra copies put the optimized
+# graph's peak memory above the plain one's (README: "What --optimize does").
 MAX_BATCH_FOR_CONSTANTS = 16
 FOLDED_SCOPE = 'BatchNorm_folded'
 # Grappler passes turned off on CPU (everything but the remapper).
@@ -132,8 +131,7 @@ def single_image_threads():
 
   At batch 1 each convolution is too small to keep every core busy, and the
   mixed blocks have 4 independent branches: two ops at a time on half the
-  cores each took 4% less time than TensorFlow's default (median ratio of
-  5 interleaved runs on 2 cores, so 1 thread each).
+  cores each beat TensorFlow's default (README: "What --optimize does").
   """
   if hasattr(os, 'sched_getaffinity'):  # The cores this process may use.
     cores = len(os.sched_getaffinity(0))
@@ -148,7 +146,7 @@ def session_config(device_type='CPU', num_intra_threads=0,
 
   On CPU, Grappler's passes other than the remapper (which fuses Conv2D +
   BiasAdd + Relu) are off: on this graph they win no time, and they copy its
-  constants (peak memory at batch 1: -0.35 GB). Thread counts left at 0 are
+  constants (more peak memory). Thread counts left at 0 are
   TensorFlow's choice, except at batch 1 on CPU (`single_image_threads`);
   no other setting was measurably faster at batch 8 or 32.
 
@@ -192,7 +190,7 @@ class OptimizedModel(object):
     Args:
       images: float32 [batch, height, width, 3] in [-1, 1].
       weights: {variable name: np.ndarray} of every variable of
-        `checkpoints.build_inference_model` (see `read_weights`). Not kept:
+        `nets_factory.build_for_inference` (see `read_weights`). Not kept:
         the graph (or, until `initialize`, this object) holds what it needs.
       num_classes: classifier width.
       precision: 'fp32', or 'fp16' / 'bf16' (float16 / bfloat16 compute,
@@ -223,6 +221,8 @@ class OptimizedModel(object):
           with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
                               normalizer_params={}, weights_regularizer=None), \
                slim.arg_scope([inception_v3.pool_branch], pool_last=True):
+            kwargs.setdefault('global_pool',
+                              inception_v3.inputs_need_global_pool(images))
             logits, end_points = inception_v3.inception_v3(
                 net, num_classes=num_classes, is_training=False,
                 create_aux_logits=False, prediction_fn=_float32_softmax,
@@ -300,7 +300,7 @@ def build_optimized_model(images, weights, num_classes, precision='fp32',
     **kwargs: more arguments of `inception_v3.inception_v3`.
 
   Returns:
-    (logits, end_points), as `checkpoints.build_inference_model` returns them.
+    (logits, end_points), as `nets_factory.build_for_inference` returns them.
 
   Raises:
     ValueError: see `OptimizedModel`.
@@ -356,7 +356,7 @@ def checkpoint_weights(checkpoint_path, num_classes=None,
   path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [None, None, None, 3])
-    checkpoints.build_inference_model(images, num_classes)
+    nets_factory.build_for_inference(images, num_classes)
     restore = checkpoints.restore_fn(
         path, moving_average_decay=moving_average_decay)
   _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)

@@ -90,6 +90,20 @@ def read_labels(path, num_classes):
                         else num_classes))
 
 
+def imagenet_names(num_classes):
+  """The ImageNet class names for a 1001- or 1000-class model, else None.
+
+  From the names `nets.imagenet` ships (no download): index 0 of a
+  1001-class model is "background".
+  """
+  if num_classes not in (IMAGENET_CLASSES, IMAGENET_CLASSES + 1):
+    return None
+  from nets import imagenet  # pylint: disable=g-import-not-at-top (TF)
+  names = imagenet.create_readable_names_for_imagenet_labels()
+  first = 0 if has_background(num_classes) else 1
+  return [names[i] for i in range(first, IMAGENET_CLASSES + 1)]
+
+
 def default_name(index, num_classes):
   """The name of output `index` without a labels file: background or None."""
   if has_background(num_classes) and index == 0:

@@ -12,6 +12,8 @@ Beyond slim: `batch_norm_training` chooses BatchNorm's mode layer by layer
 (by variable scope), so a trainer can fine-tune some layers while the
 BatchNorm layers of the rest stay in inference mode (moving statistics used
 and left unchanged), as Keras fine-tunes a frozen base.
+`build_for_inference` (not slim's) is what every tool here builds to run a
+checkpoint.
 """
 
 import functools
@@ -20,6 +22,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception
+from nets import inception_v3
 
 networks_map = {'inception_v3': inception.inception_v3}
 
@@ -113,3 +116,28 @@ def _batch_norm_by_scope(batch_norm_training):
   batch_norm._key_op = slim.arg_scope_func_key(slim.batch_norm)  # pylint: disable=protected-access
   return slim.arg_scope([slim.conv2d],
                         normalizer_fn=slim.add_arg_scope(batch_norm))
+
+def build_for_inference(images, num_classes, name='inception_v3', **kwargs):
+  """The network in inference mode on `images`, as the tools run checkpoints.
+
+  is_training=False; no auxiliary head (it only serves training, and its
+  kernel is named after the input size, so without it any input size
+  restores from a 299 checkpoint); global_pool=True for inputs larger than
+  the fixed final pool reduces to 1x1 (`inception_v3.needs_global_pool`),
+  so every size from inception_v3.MIN_IMAGE_SIZE up gives [batch, classes]
+  logits. No weight decay ops.
+
+  Args:
+    images: float [batch, height, width, 3] in [-1, 1].
+    num_classes: classifier width (1001 for the released checkpoints).
+    name: a key of `networks_map`.
+    **kwargs: more arguments of the network; they override the above.
+
+  Returns:
+    (logits, end_points) of the network.
+  """
+  kwargs.setdefault('create_aux_logits', False)
+  kwargs.setdefault('global_pool',
+                    inception_v3.inputs_need_global_pool(images))
+  return get_network_fn(name, num_classes, is_training=False)(images,
+                                                              **kwargs)

@@ -30,15 +30,42 @@ Patches:
      collections), same math, moving-average updates in UPDATE_OPS. Only
      `renorm` and `adjustment` still need the Keras layer. Applied only while
      the Keras layer cannot be imported.
-  3. `tfexample_decoder_ops`: tf_slim.data.tfexample_decoder calls
-     `control_flow_ops.case` and `.cond` and `array_ops.stack`, which moved
-     out of those TensorFlow modules (to `control_flow_case`, `cond`,
-     `array_ops_stack`; confirmed missing on TF 2.21), so every
-     `slim.tfexample_decoder.Image` handler (every slim image dataset), the
-     `BackupHandler`, and `Tensor(shape_keys=...)`/`SparseTensor` handlers
-     raised AttributeError. The decoder module's `control_flow_ops` and
-     `array_ops` are pointed at stand-ins that add `tf.compat.v1.case`,
-     `tf.compat.v1.cond` and `tf.stack` to the original modules.
+  3. `moved_symbols`: tf-slim calls functions and classes through the
+     TensorFlow modules it imported (`control_flow_ops.cond`,
+     `array_ops.stack`, `ops.Tensor`, ...) that have since moved out of them
+     (to `cond`, `array_ops_stack`, `tensor`, ...; all confirmed missing on
+     TF 2.21), so these public functions raised AttributeError:
+     - tf_slim.data.tfexample_decoder (case, cond, stack): every `Image`
+       handler (every slim image dataset), `BackupHandler`,
+       `Tensor(shape_keys=...)`, `SparseTensor`;
+     - tf_slim.layers.utils (cond): `smart_cond` with a tensor predicate,
+       so `slim.batch_norm` and every slim network with a tensor
+       `is_training` (`tf.placeholder(tf.bool)` in fine-tuning scripts);
+     - tf_slim.layers.layers (stack, unstack): `legacy_fully_connected`,
+       `legacy_relu`, `legacy_linear` of inputs of rank > 2;
+     - tf_slim.layers.optimizers (Tensor, IndexedSlices): `optimize_loss`,
+       `adaptive_clipping_fn`;
+     - tf_slim.layers.rev_block_lib (Tensor): `recompute_grad`;
+     - tf_slim.ops.variables (variable_scope.variable): `local_variable`,
+       `global_variable`;
+     - tf_slim.learning (Tensor, IndexedSlices): `clip_gradient_norms`,
+       `multiply_gradients`, `add_gradients_summaries`, so
+       `create_train_op` with `clip_gradient_norm`, `gradient_multipliers`
+       or `summarize_gradients`;
+     - tf_slim.training.training (IndexedSlices): the same three helpers,
+       `clip_gradient_norms_fn`, `create_train_op(summarize_gradients=True)`;
+     - tf_slim.metrics.metric_ops (stack, cond): every
+       `streaming_*_at_thresholds` but precision and recall,
+       `streaming_curve_points`, `precision_at_recall`,
+       `recall_at_precision`, `streaming_concat`, `streaming_dynamic_auc`,
+       `auc_with_confidence_intervals`;
+     - tf_slim.metrics.histogram_ops (Assert): `auc_using_histogram`;
+     - tf_slim.losses.metric_learning (while_loop): `cluster_loss` (which
+       also needs scikit-learn).
+     Each such module's name for the TensorFlow module is pointed at a
+     stand-in that forwards everything and adds the moved symbols under
+     their public names (`tf.compat.v1.cond`, `tf.stack`, `tf.Tensor`, ...);
+     `MOVED_SYMBOLS` lists them. Only symbols still missing are added.
   4. `supervisor_threads`: `slim.learning.train` runs a
      `tf.train.Supervisor` whose service threads (summaries, steps/sec,
      checkpoints) do not enter the graph. In a TF2 process new threads
@@ -68,8 +95,15 @@ import tf_slim
 from tf_slim import learning as slim_learning
 from tf_slim.data import tfexample_decoder as slim_tfexample_decoder
 from tf_slim.layers import layers as slim_layers
+from tf_slim.layers import optimizers as slim_optimizers
+from tf_slim.layers import rev_block_lib as slim_rev_block_lib
 from tf_slim.layers import utils as slim_utils
+from tf_slim.losses import metric_learning as slim_metric_learning
+from tf_slim.metrics import histogram_ops as slim_histogram_ops
+from tf_slim.metrics import metric_ops as slim_metric_ops
 from tf_slim.ops import arg_scope as slim_arg_scope
+from tf_slim.ops import variables as slim_variables
+from tf_slim.training import training as slim_training
 
 # The originals, kept so the probes can test them after patching.
 ORIGINAL_CONSTANT_VALUE = slim_utils.constant_value
@@ -180,8 +214,8 @@ def apply():
     _replace_everywhere(ORIGINAL_CONSTANT_VALUE, constant_value)
   if batch_norm_patch_needed():
     _replace_everywhere(ORIGINAL_BATCH_NORM, batch_norm)
-  if tfexample_decoder_ops_patch_needed():
-    _patch_tfexample_decoder_ops()
+  if moved_symbols_patch_needed():
+    _patch_moved_symbols()
   if supervisor_threads_patch_needed():
     slim_learning.supervisor = _ModuleOverlay(ORIGINAL_LEARNING_SUPERVISOR,
                                               Supervisor=Supervisor)
@@ -195,15 +229,15 @@ def applied_patches():
     patches.append('constant_value')
   if tf_slim.batch_norm is batch_norm:
     patches.append('batch_norm')
-  if any(isinstance(getattr(slim_tfexample_decoder, alias), _ModuleOverlay)
-         for alias in _TFEXAMPLE_DECODER_MOVED):
-    patches.append('tfexample_decoder_ops')
+  if any(isinstance(getattr(module, alias), _ModuleOverlay)
+         for module, alias in ORIGINAL_TF_MODULES):
+    patches.append('moved_symbols')
   if slim_learning.supervisor.Supervisor is Supervisor:
     patches.append('supervisor_threads')
   return patches
 
 
-# --- Patch 3: tfexample_decoder's moved control-flow and stack ops ----------
+# --- Patch 3: TensorFlow symbols that moved out of the modules tf-slim uses --
 
 class _ModuleOverlay(types.ModuleType):
   """A module's attributes plus replacements (for one tf-slim module's use)."""
@@ -217,38 +251,56 @@ class _ModuleOverlay(types.ModuleType):
     return getattr(self.overlaid_module, name)
 
 
-# {tf-slim's name for a TensorFlow module: {symbol it calls: where it is now}}.
-_TFEXAMPLE_DECODER_MOVED = {
-    'control_flow_ops': {'case': tf.case, 'cond': tf.cond},
-    'array_ops': {'stack': tf.stack},
+# {tf-slim module: {its name for a TensorFlow module it imported: {symbol it
+# uses there: where that symbol is now}}}. All missing on TF 2.21.
+MOVED_SYMBOLS = {
+    slim_tfexample_decoder: {
+        'control_flow_ops': {'case': tf.case, 'cond': tf.cond},
+        'array_ops': {'stack': tf.stack},
+    },
+    slim_layers: {'array_ops': {'stack': tf.stack, 'unstack': tf.unstack}},
+    slim_utils: {'control_flow_ops': {'cond': tf.cond}},
+    slim_optimizers: {'ops': {'IndexedSlices': tf.IndexedSlices,
+                              'Tensor': tf.Tensor}},
+    slim_rev_block_lib: {'framework_ops': {'Tensor': tf.Tensor}},
+    slim_variables: {'variable_scope': {'variable': tf.Variable}},
+    slim_learning: {'ops': {'IndexedSlices': tf.IndexedSlices,
+                            'Tensor': tf.Tensor}},
+    slim_training: {'ops': {'IndexedSlices': tf.IndexedSlices}},
+    slim_metric_ops: {'array_ops': {'stack': tf.stack},
+                      'control_flow_ops': {'cond': tf.cond}},
+    slim_histogram_ops: {'control_flow_ops': {'Assert': tf.Assert}},
+    slim_metric_learning: {'control_flow_ops': {'while_loop': tf.while_loop}},
 }
-# The TensorFlow modules tfexample_decoder imported (for the probe and tests).
-ORIGINAL_TFEXAMPLE_DECODER_MODULES = {
-    alias: getattr(slim_tfexample_decoder, alias)
-    for alias in _TFEXAMPLE_DECODER_MOVED}
+# {(tf-slim module, alias): the TensorFlow module it imported there}, kept so
+# the probe and the tests can look at them after patching.
+ORIGINAL_TF_MODULES = {
+    (module, alias): getattr(module, alias)
+    for module, aliases in MOVED_SYMBOLS.items() for alias in aliases}
 
 
-def _tfexample_decoder_missing():
-  """{alias: {symbol: replacement}} tfexample_decoder calls but cannot find."""
+def missing_symbols():
+  """{(tf-slim module, alias): {symbol: replacement}} of the symbols gone."""
   missing = {}
-  for alias, symbols in _TFEXAMPLE_DECODER_MOVED.items():
-    module = ORIGINAL_TFEXAMPLE_DECODER_MODULES[alias]
-    gone = {name: new for name, new in symbols.items()
-            if not hasattr(module, name)}
-    if gone:
-      missing[alias] = gone
+  for module, aliases in MOVED_SYMBOLS.items():
+    for alias, symbols in aliases.items():
+      original = ORIGINAL_TF_MODULES[module, alias]
+      gone = {name: new for name, new in symbols.items()
+              if not hasattr(original, name)}
+      if gone:
+        missing[module, alias] = gone
   return missing
 
 
-def tfexample_decoder_ops_patch_needed():
-  """True while a TF module tfexample_decoder uses lacks a symbol it calls."""
-  return bool(_tfexample_decoder_missing())
+def moved_symbols_patch_needed():
+  """True while a TF module tf-slim imported lacks a symbol tf-slim calls."""
+  return bool(missing_symbols())
 
 
-def _patch_tfexample_decoder_ops():
-  for alias, gone in _tfexample_decoder_missing().items():
-    setattr(slim_tfexample_decoder, alias,
-            _ModuleOverlay(ORIGINAL_TFEXAMPLE_DECODER_MODULES[alias], **gone))
+def _patch_moved_symbols():
+  for (module, alias), gone in missing_symbols().items():
+    setattr(module, alias,
+            _ModuleOverlay(ORIGINAL_TF_MODULES[module, alias], **gone))
 
 
 # --- Patch 4: slim.learning.train's Supervisor threads in graph mode --------

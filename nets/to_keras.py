@@ -39,6 +39,7 @@ import tf_slim as slim
 
 from nets import checkpoints
 from nets import inception_v3
+from nets import nets_factory
 from nets import outputs
 
 LOGITS = inception_v3.LOGITS_LAYER
@@ -272,7 +273,7 @@ def slim_outputs(checkpoint_path, images, num_classes, include_top=True):
   """Logits of the slim graph without background (or its pooled features)."""
   with tf1.Graph().as_default():
     inputs = tf1.placeholder(tf1.float32, images.shape)
-    net, _ = checkpoints.build_inference_model(
+    net, _ = nets_factory.build_for_inference(
         inputs, num_classes if include_top else 0)
     restore = checkpoints.restore_fn(checkpoint_path)
     with tf1.Session() as sess:

@@ -16,8 +16,8 @@ magnitude).
 Memory. tf2onnx keeps each constant in the ONNX NodeProto of its node and
 re-serializes every node after each of its ~24 optimizer passes; protobuf's
 arenas (upb) free nothing of a message until the message goes, so each pass
-left one more copy of the weights (~90 MB), and tf2onnx's convert API also
-deep-copied the graph before each pass: 6 to 8 GiB for a 95 MB model. Here
+left one more copy of the weights, and tf2onnx's convert API also
+deep-copied the graph before each pass (README: the measured peaks). Here
 tf2onnx converts the graph with each weight as a placeholder (a graph of
 ~80 KB), and the weights are put into the ONNX model afterwards, as
 initializers, once (`to_onnx`). The TensorFlow reference runs before the
@@ -40,6 +40,7 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inception_v3
 from nets import inference
+from nets import nets_factory
 from nets import outputs
 
 INPUT = inception_v3.INPUT_NAME
@@ -259,8 +260,8 @@ def tensorflow_outputs(checkpoint_path, images, num_classes,
   """[logits, probabilities] of the slim graph restored from a checkpoint."""
   with tf.Graph().as_default() as graph:
     inputs = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = checkpoints.build_inference_model(inputs,
-                                                           num_classes)
+    logits, end_points = nets_factory.build_for_inference(inputs,
+                                                          num_classes)
     restore = checkpoints.restore_fn(
         checkpoint_path, moving_average_decay=moving_average_decay)
     with tf.Session(graph=graph) as sess:

@@ -1,5 +1,5 @@
-"""Tests for benchmark.py and its harness (nets.benchmarking): the seed's
-timing and output, the CLI, bad input, --optimize, --precision, --compare,
+"""Tests for benchmark.py and its harness (nets.benchmarking): the original
+script's timing and output, the CLI, bad input, --optimize, --precision, --compare,
 and the files a run writes (refused, reserved, whole, raced, interrupted).
 
 Runs the harness in-process and benchmark.py as a subprocess on tiny
@@ -168,7 +168,8 @@ class FakeClock(object):
 
 
 class SeedTimingTest(tf.test.TestCase):
-  """time_steps and mean_and_sd against the seed's time_tensorflow_run."""
+  """time_steps and mean_and_sd against the original script's
+  time_tensorflow_run."""
 
   def testLinesAndNumbers(self):
     warmup, timed = [7.0], [0.5, 1.25, 2.0, 0.25, 1.0]
@@ -190,7 +191,8 @@ class SeedTimingTest(tf.test.TestCase):
                              '%.3f' % np.std(timed)))
 
   def testDefaultSpacingIsTheSeeds(self):
-    # The seed prints when `not i % 10` for i counting the 10 burn-in steps.
+    # The original script prints when `not i % 10` for i counting the 10
+    # burn-in steps.
     seed_steps = [i - 10 for i in range(10 + 25) if i >= 10 and not i % 10]
     clock = FakeClock([0.1] * 35)
     out = io.StringIO()
@@ -212,7 +214,7 @@ class SeedTimingTest(tf.test.TestCase):
     durations = [0.1] * 3
     n = len(durations)
     raw = sum(d * d for d in durations) / n - (sum(durations) / n)**2
-    self.assertLess(raw, 0.0)  # The seed's math.sqrt would raise here.
+    self.assertLess(raw, 0.0)  # The original's math.sqrt would raise here.
     self.assertEqual(timing_lib.mean_and_sd(durations)[1], 0.0)
 
 
@@ -298,6 +300,18 @@ class BuildTest(tf.test.TestCase):
     self.assertNotIn('AuxLogits',
                      scopes(mode='forward-backward', image_size=106))
     self.assertNotIn('AuxLogits', scopes(mode='forward', image_size=299))
+    self.assertNotIn('AuxLogits',  # Its logits would not be 1x1 there.
+                     scopes(mode='forward-backward', image_size=400))
+
+  def testLargeInputsPoolGlobally(self):
+    for mode in ('forward', 'forward-backward'):
+      model = graphs.build_model(Config(mode=mode, batch_size=1,
+                                        image_size=400, num_classes=10))
+      pools = [op.name for op in model.graph.get_operations()
+               if op.name.startswith('InceptionV3/Logits/GlobalPool')]
+      self.assertTrue(pools, mode)
+      if mode == 'forward':
+        self.assertEqual(model.fetch.shape.as_list(), [1, 10])
 
   def testNchwIsRefused(self):
     with self.assertRaisesRegex(BenchmarkError,
@@ -329,7 +343,7 @@ class HarnessRunTest(tf.test.TestCase):
     config = Config(mode='forward-backward', batch_size=2, image_size=107)
     lines, record = run_harness(config, num_batches=2, num_warmup_batches=1,
                                 trace_file=trace_path)
-    self.assertLen(lines, 3)  # step 0, the seed's line, the summary.
+    self.assertLen(lines, 3)  # step 0, the original script's line, the summary.
     self.assertEqual(FINAL_LINE.match(lines[1]).group(1, 2),
                      ('Forward-backward', '2'))
     self.assertEqual(record['config']['mode'], 'forward-backward')

@@ -48,6 +48,30 @@ def setup_keyword(name):
   raise AssertionError('setup.py has no %s=' % name)
 
 
+def library_name(module):
+  """BUILD's py_library of a module: nets/x.py -> x, nets/benchmarking/y.py ->
+  benchmarking_y."""
+  return '_'.join(module[:-len('.py')].split('/')[1:])
+
+
+def imported_modules(path):
+  """The project modules (files) the module at `path` imports."""
+  with open(os.path.join(REPO_ROOT, path), encoding='utf-8') as f:
+    tree = ast.parse(f.read())
+  names = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.ImportFrom) and node.module:
+      if node.module in ('nets', 'nets.benchmarking'):
+        names.update(node.module + '.' + a.name for a in node.names)
+      elif node.module.startswith('nets.'):
+        names.add(node.module)
+    elif isinstance(node, ast.Import):
+      names.update(a.name for a in node.names if a.name.startswith('nets.'))
+  files = {name.replace('.', '/') + '.py' for name in names}
+  return sorted(f for f in files if f != path and
+                os.path.isfile(os.path.join(REPO_ROOT, f)))
+
+
 def _repo_files(pattern):
   return sorted(os.path.relpath(p, REPO_ROOT)
                 for p in glob.glob(os.path.join(REPO_ROOT, pattern)))
@@ -67,16 +91,45 @@ class BuildFileTest(unittest.TestCase):
     for src in self._srcs():
       self.assertTrue(os.path.isfile(os.path.join(REPO_ROOT, src)), src)
 
-  def testEveryModuleIsInTheLibrary(self):
-    self.assertEqual(sorted(self.rules['nets'][1]['srcs']),
-                     _repo_files('nets/*.py'))
+  def testEveryModuleHasItsLibraryWithItsImportsAsDeps(self):
+    modules = [m for m in _repo_files('nets/*.py') +
+               _repo_files('nets/benchmarking/*.py')
+               if not m.endswith('__init__.py')]
+    self.assertIn('nets/inception_v3.py', modules)
+    self.assertEqual(sorted(self.rules['package'][1]['srcs']),
+                     ['nets/__init__.py', 'nets/benchmarking/__init__.py'])
+    for module in modules:
+      name = library_name(module)
+      self.assertIn(name, self.rules, module)
+      kind, attributes = self.rules[name]
+      self.assertEqual((kind, attributes['srcs']), ('py_library', [module]))
+      self.assertEqual(
+          sorted(attributes['deps']),
+          sorted({':' + library_name(m) for m in imported_modules(module)} |
+                 {':package'}), module)
+    umbrella = self.rules['nets'][1]['deps']
+    self.assertEqual(sorted(umbrella),
+                     sorted(':' + library_name(m) for m in modules))
 
-  def testEveryHarnessModuleIsInItsLibrary(self):
-    kind, attributes = self.rules['benchmarking']
-    self.assertEqual(kind, 'py_library')
-    self.assertEqual(sorted(attributes['srcs']),
-                     _repo_files('nets/benchmarking/*.py'))
-    self.assertEqual(attributes['deps'], [':nets'])
+  def testTheNetworkDoesNotNeedTheTools(self):
+    needed, todo = set(), [':inception_v3', ':nets_factory']
+    while todo:
+      name = todo.pop().lstrip(':')
+      if name not in needed:
+        needed.add(name)
+        todo.extend(self.rules[name][1].get('deps', []))
+    self.assertEqual(needed & {'to_keras', 'to_onnx', 'export', 'classify',
+                               'benchmarking_harness'}, set())
+
+  def testEveryToolHasItsBinary(self):
+    for module in _repo_files('nets/*.py'):
+      with open(os.path.join(REPO_ROOT, module), encoding='utf-8') as f:
+        if "if __name__ == '__main__':" not in f.read():
+          continue
+      name = os.path.basename(module)[:-len('.py')] + '_tool'
+      kind, attributes = self.rules.get(name, (None, {}))
+      self.assertEqual((kind, attributes.get('main')), ('py_binary', module))
+      self.assertEqual(attributes['deps'], [':' + library_name(module)])
 
   def testEveryTestFileHasItsOwnPyTest(self):
     test_files = _repo_files('nets_test/*_test.py')
@@ -92,7 +145,7 @@ class BuildFileTest(unittest.TestCase):
   def testDataFilesAreShippedByBuildAndSetup(self):
     data_files = _repo_files('nets/data/*')
     self.assertIn('nets/data/imagenet_synsets.txt', data_files)
-    self.assertEqual(sorted(self.rules['nets'][1]['data']), data_files)
+    self.assertEqual(sorted(self.rules['imagenet'][1]['data']), data_files)
     packaged = {os.path.relpath(path, REPO_ROOT)
                 for pattern in setup_keyword('package_data')['nets']
                 for path in glob.glob(os.path.join(REPO_ROOT, 'nets', pattern))}
@@ -107,7 +160,7 @@ class BuildFileTest(unittest.TestCase):
     kind, attributes = self.rules['benchmark']
     self.assertEqual(kind, 'py_binary')
     self.assertEqual(attributes['srcs'], ['benchmark.py'])
-    self.assertIn(':benchmarking', attributes['deps'])
+    self.assertIn(':benchmarking_harness', attributes['deps'])
 
   def testDepsPointAtDefinedTargets(self):
     for kind, attributes in self.rules.values():

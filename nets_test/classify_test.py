@@ -2,12 +2,14 @@
 
 import io
 import os
+import re
 import shutil
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from nets import classify
+from nets import imagenet
 from nets import labels
 from nets_test import testing
 
@@ -153,12 +155,29 @@ class ClassifyTest(tf.test.TestCase):
     lines = out.splitlines()
     self.assertEqual(lines[0], self.paths['dog.jpg'])
     self.assertLen(lines, 4)
-    self.assertRegex(lines[1], r'^  \d\.\d{4}  class \d+( \(ImageNet \d+\))?$')
+    # No --labels_file: the 1001-class checkpoint's classes have the
+    # ImageNet names.
+    names = imagenet.create_readable_names_for_imagenet_labels()
+    for line in lines[1:]:
+      match = re.match(r'^  \d\.\d{4}  class (\d+)( \(ImageNet (\d+)\))?: '
+                       r'(.+)$', line)
+      self.assertIsNotNone(match, line)
+      index = int(match.group(1))
+      self.assertEqual(match.group(4), names[index])
+      if index:
+        self.assertEqual(int(match.group(3)), index - 1)
     # One line per bad image; libjpeg's own "Premature end of JPEG data"
     # does not leak.
     self.assertLen(err, 2, msg=err)
     self.assertStartsWith(err[0], 'Cannot classify %s: ' % self.bad)
     self.assertStartsWith(err[1], 'Cannot classify %s: ' % self.truncated)
+
+    # Inputs larger than the fixed final pool takes are pooled globally.
+    rc, out, err = testing.run_tool(
+        'nets.classify', '--checkpoint_path=' + self.ckpt, '--image_size=400',
+        '--top_k=1', self.paths['cat.png'])
+    self.assertEqual((rc, err), (0, []))
+    self.assertRegex(out.splitlines()[1], r'^  \d\.\d{4}  class \d+')
 
     rc, out, err = testing.run_tool('nets.classify', '--help')
     self.assertEqual((rc, err), (0, []))

@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from nets import custom
 from nets import dataset_factory
 from nets import dataset_utils
 from nets import flowers
@@ -263,7 +264,8 @@ class DatasetFactoryTest(tf.test.TestCase):
 
   def testKnownDatasets(self):
     self.assertEqual(dataset_factory.datasets_map,
-                     {'flowers': flowers, 'imagenet': imagenet})
+                     {'custom': custom, 'flowers': flowers,
+                      'imagenet': imagenet})
     directory = self.get_temp_dir()
     with tf.Graph().as_default():
       dataset = dataset_factory.get_dataset('imagenet', 'validation', directory)
@@ -282,7 +284,8 @@ class DatasetFactoryTest(tf.test.TestCase):
 
   def testUnknownNameListsTheKnownOnes(self):
     with self.assertRaisesRegex(ValueError, "name 'cifar10' is not a known "
-                                'dataset; the datasets are flowers, imagenet'):
+                                'dataset; the datasets are custom, flowers, '
+                                'imagenet'):
       dataset_factory.get_dataset('cifar10', 'train', '/d')
 
   def testImportingNetsImportsNoTensorFlow(self):

@@ -3,9 +3,11 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import unittest
 from unittest import mock
 
@@ -211,6 +213,32 @@ class ExportTest(tf.test.TestCase):
       self.assertEqual(f.read(), 'theirs')
     self.assertFalse(os.path.exists(frozen))  # Neither output, not half.
     self.assert_no_leftovers(work)
+
+  def testCtrlCMidExportIsOneLineAndLeavesNothing(self):
+    work = self.get_temp_dir()
+    out_dir = os.path.join(work, 'interrupted')
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'nets.export', '--checkpoint_path=' + self.ckpt,
+         '--output_dir=' + out_dir, '--image_size=%d' % SIZE],
+        cwd=testing.REPO_ROOT, env=testing.user_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not [n for n in os.listdir(work) if '.partial-' in n]:
+      self.assertIsNone(proc.poll(), 'export ended before it started writing')
+      self.assertLess(time.time(), deadline)
+      time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    self.assertEqual(proc.returncode, 130, stderr)
+    self.assertEqual(stderr.splitlines(), ['nets.export: error: interrupted'])
+    self.assertFalse(os.path.exists(out_dir))
+    self.assert_no_leftovers(work)
+
+  def testLargeInputsExportWithAGlobalPool(self):
+    graph_def = export.frozen_graph_def(self.ckpt, image_size=400)
+    ops = {node.name for node in graph_def.node}
+    self.assertIn('InceptionV3/Logits/GlobalPool', ops)
+    self.assertIn(inception_v3.LOGITS_OP, ops)
 
   def testStaleTemporariesOfAKilledExportAreRemoved(self):
     work = self.get_temp_dir()

@@ -290,9 +290,9 @@ class SameGraphAsTfSlimTest(tf.test.TestCase):
       theirs = self._graph_def(tf_slim_inception_v3, is_training).node
       self.assertEqual([n.name for n in ours], [n.name for n in theirs])
       differ = [a.name for a, b in zip(ours, theirs) if a != b]
-      # The seed initializes conv weights with truncated_normal(0.1); tf-slim
-      # with variance scaling. Every other node, attributes included, is
-      # the same.
+      # The original script initializes conv weights with
+      # truncated_normal(0.1), tf-slim with variance scaling. Every other
+      # node, attributes included, is the same.
       self.assertLen(differ, 96)
       for name in differ:
         self.assertEndsWith(name, '/weights/Initializer/truncated_normal/'
@@ -361,7 +361,7 @@ class InceptionV3VariablesTest(tf.test.TestCase):
       self.assertListEqual(
           actual['InceptionV3/Mixed_6a/Branch_0/Conv2d_1a_1x1/weights'],
           [3, 3, 288, 384])
-      # Moving statistics also sit in the seed's extra collection.
+      # Moving statistics also sit in the original script's extra collection.
       self.assertLen(tf.get_collection('moving_vars'), 2 * 96)
       self.assertLen(tf.trainable_variables(), 96 * 1 + 96 + 4)
 

@@ -8,6 +8,7 @@ Small inputs (75..107 pixels, batch 1-2) keep it fast; nothing here times.
 import collections
 import os
 import re
+import shutil
 from unittest import mock
 
 import numpy as np
@@ -215,6 +216,27 @@ class OptimizedModelTest(tf.test.TestCase):
       inference.read_weights(os.path.join(self.get_temp_dir(), 'none'))
     with self.assertRaises(checkpoints.MovingAveragesNotFoundError):
       inference.read_weights(self.checkpoint, moving_average_decay=0.9999)
+
+  def testTruncatedDataIsOneCheckpointErrorAlsoWhenReadLazily(self):
+    prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
+    os.makedirs(os.path.dirname(prefix))
+    shutil.copy(self.checkpoint + '.index', prefix + '.index')
+    data = '.data-00000-of-00001'
+    with open(self.checkpoint + data, 'rb') as f:
+      content = f.read()
+    with open(prefix + data, 'wb') as f:
+      f.write(content[:len(content) // 2])
+    with self.assertRaisesRegex(checkpoints.CheckpointReadError,
+                                r'^Cannot read checkpoint %s: InceptionV3/\S+ '
+                                r'is truncated or corrupt' % re.escape(prefix)):
+      inference.read_weights(prefix)
+    rc, out, err = testing.run_tool(
+        'nets.classify', '--checkpoint_path=' + prefix, '--optimize',
+        '--image_size=%d' % SIZE, os.path.join(self.get_temp_dir(), 'x.png'))
+    self.assertEqual((rc, out), (1, ''))
+    self.assertLen(err, 1, msg=err)
+    self.assertRegex(err[0], r'^nets\.classify: error: Cannot read checkpoint '
+                     r'.* is truncated or corrupt')
 
   def testReadWeightsValuesAndMovingAverages(self):
     name = 'InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/BatchNorm/beta'

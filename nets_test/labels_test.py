@@ -65,6 +65,16 @@ class LabelsTest(tf.test.TestCase):
     with self.assertRaisesRegex(labels.LabelsError, 'Cannot read labels'):
       labels.read_labels(os.path.join(self.get_temp_dir(), 'none.txt'), 2)
 
+  def testImagenetNamesFor1001And1000Classes(self):
+    with_background = labels.imagenet_names(1001)
+    self.assertLen(with_background, 1001)
+    self.assertEqual(with_background[:2], ['background', 'tench, Tinca tinca'])
+    without = labels.imagenet_names(1000)
+    self.assertEqual(without, with_background[1:])
+    self.assertEqual(without[999],
+                     'toilet tissue, toilet paper, bathroom tissue')
+    self.assertIsNone(labels.imagenet_names(10))
+
 
 if __name__ == '__main__':
   tf.test.main()

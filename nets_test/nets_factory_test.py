@@ -161,6 +161,25 @@ class NetsFactoryTest(tf.test.TestCase):
         net_fn(images)
       self.assertLen(graph.get_operations(), 1)  # the placeholder
 
+  def testBuildForInference(self):
+    for size, pool in ((299, 'AvgPool_1a_8x8'), (75, 'AvgPool_1a_1x1'),
+                       (400, 'GlobalPool')):
+      with tf.Graph().as_default() as graph:
+        images = tf.placeholder(tf.float32, [2, size, size, 3])
+        logits, end_points = nets_factory.build_for_inference(images, 10)
+        self.assertEqual(logits.shape.as_list(), [2, 10])
+        self.assertNotIn('AuxLogits', end_points)
+        pools = [op.name for op in graph.get_operations()
+                 if op.name.startswith('InceptionV3/Logits/' + pool)]
+        self.assertTrue(pools, size)
+        self.assertFalse(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))
+        self.assertFalse(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+    with tf.Graph().as_default():
+      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+      _, end_points = nets_factory.build_for_inference(
+          images, 10, create_aux_logits=True)
+      self.assertIn('AuxLogits', end_points)
+
 
 if __name__ == '__main__':
   tf.test.main()

@@ -5,15 +5,28 @@ fails, TensorFlow or tf-slim fixed that breakage and the patch (and its test)
 should be deleted.
 """
 
+import ast
 import contextlib
+import importlib
+import json
+import os
 import threading
+import types
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim import learning as slim_learning
 from tf_slim.data import tfexample_decoder as slim_tfexample_decoder
+from tf_slim.layers import layers as slim_layers
+from tf_slim.layers import optimizers as slim_optimizers
+from tf_slim.layers import rev_block_lib as slim_rev_block_lib
 from tf_slim.layers import utils as slim_utils
+from tf_slim.losses import metric_learning as slim_metric_learning
+from tf_slim.metrics import histogram_ops as slim_histogram_ops
+from tf_slim.metrics import metric_ops as slim_metric_ops
+from tf_slim.ops import variables as slim_variables
+from tf_slim.training import training as slim_training
 
 from nets import dataset_utils
 from nets import inception_v3  # pylint: disable=unused-import  (applies the patches)
@@ -32,6 +45,62 @@ def _unpatched(module, **originals):
   finally:
     for name, value in patched.items():
       setattr(module, name, value)
+
+
+def _unpatched_tf_modules(module):
+  """Binds the TensorFlow modules `module` imported (as shipped) for a block."""
+  return _unpatched(module, **{
+      alias: original
+      for (patched_module, alias), original
+      in slim_compat.ORIGINAL_TF_MODULES.items() if patched_module is module})
+
+
+def _tf_slim_modules():
+  """Every module of the tf_slim package but its tests, imported."""
+  root = os.path.dirname(slim.__file__)
+  modules = []
+  for directory, _, files in sorted(os.walk(root)):
+    for filename in sorted(files):
+      if not filename.endswith('.py') or filename.endswith('_test.py'):
+        continue
+      relative = os.path.relpath(os.path.join(directory, filename), root)
+      name = '.'.join(['tf_slim'] + relative[:-len('.py')].split(os.sep))
+      if name.endswith('.__init__'):
+        name = name[:-len('.__init__')]
+      modules.append(importlib.import_module(name))
+  return modules
+
+
+def _has(module, name):
+  try:
+    getattr(module, name)
+  except (AttributeError, ImportError):  # Lazy loaders raise ImportError.
+    return False
+  return True
+
+
+def _missing_tensorflow_symbols():
+  """{(tf-slim module name, alias, symbol)}: `alias.symbol` it uses, gone.
+
+  Finds every `alias.symbol` in tf-slim's source where `alias` is a
+  TensorFlow module tf-slim imported (as it shipped, not as patched).
+  """
+  missing = set()
+  for module in _tf_slim_modules():
+    with open(module.__file__) as source:
+      tree = ast.parse(source.read())
+    for node in ast.walk(tree):
+      if not (isinstance(node, ast.Attribute) and
+              isinstance(node.value, ast.Name)):
+        continue
+      alias = node.value.id
+      target = slim_compat.ORIGINAL_TF_MODULES.get(
+          (module, alias), getattr(module, alias, None))
+      if (isinstance(target, types.ModuleType) and
+          target.__name__.startswith('tensorflow') and
+          not _has(target, node.attr)):
+        missing.add((module.__name__, alias, node.attr))
+  return missing
 
 
 def _example(encoded, image_format, **features):
@@ -98,15 +167,74 @@ class PatchesStillNeededTest(tf.test.TestCase):
     self.assertTrue(slim_compat.batch_norm_patch_needed(),
                     "slim.batch_norm's Keras path works here: delete patch 2")
 
-  def testTfexampleDecoderOpsPatchStillNeeded(self):
-    with _unpatched(slim_tfexample_decoder,
-                    **slim_compat.ORIGINAL_TFEXAMPLE_DECODER_MODULES):
-      with tf.Graph().as_default():
-        with self.assertRaisesRegex(AttributeError, "'case'"):
-          _decode([_example(b'', b'png')],
-                  {'image': slim_tfexample_decoder.Image()})
-    self.assertTrue(slim_compat.tfexample_decoder_ops_patch_needed(),
-                    'tfexample_decoder finds its ops: delete patch 3')
+  def testMovedSymbolsPatchStillNeeded(self):
+    for (module, alias), original in slim_compat.ORIGINAL_TF_MODULES.items():
+      for symbol in slim_compat.MOVED_SYMBOLS[module][alias]:
+        self.assertFalse(
+            hasattr(original, symbol),
+            '%s has %s again: delete it from %s in patch 3 (MOVED_SYMBOLS)'
+            % (original.__name__, symbol, module.__name__))
+    self.assertTrue(slim_compat.moved_symbols_patch_needed(),
+                    'every moved symbol is back: delete patch 3')
+
+  def testUnpatchedModulesFail(self):
+    """One public call per patched module fails as tf-slim ships it."""
+    def decode_image():
+      _decode([_example(b'', b'png')],
+              {'image': slim_tfexample_decoder.Image()})
+    def gradients():
+      var = tf.Variable([3.0, 4.0])
+      return [(tf.constant([3.0, 4.0]), var)]
+    calls = {
+        slim_tfexample_decoder: ('case', decode_image),
+        slim_layers: ('unstack', lambda: slim.legacy_fully_connected(
+            tf.zeros([2, 3, 4]), 5)),
+        slim_utils: ('cond', lambda: slim_utils.smart_cond(
+            tf.placeholder(tf.bool), lambda: 1.0, lambda: 2.0)),
+        slim_optimizers: ('Tensor', lambda: slim.optimize_loss(
+            tf.reduce_sum(tf.Variable(1.0)),
+            tf.train.get_or_create_global_step(), tf.constant(0.1), 'SGD')),
+        slim_rev_block_lib: ('Tensor', lambda: slim.recompute_grad(
+            tf.square)(tf.ones([2]))),
+        slim_variables: ('variable', lambda: slim.local_variable(0.0)),
+        slim_learning: ('IndexedSlices', lambda: (
+            slim.learning.clip_gradient_norms(gradients(), 1.0))),
+        slim_training: ('IndexedSlices', lambda: (
+            slim.training.clip_gradient_norms(gradients(), 1.0))),
+        slim_metric_ops: ('stack', lambda: (
+            slim.metrics.streaming_true_positives_at_thresholds(
+                tf.constant([0.3]), tf.constant([1]), [0.5]))),
+        slim_histogram_ops: ('Assert', lambda: (
+            slim.metrics.auc_using_histogram(
+                tf.constant([True]), tf.constant([0.3]), [0.0, 1.0]))),
+        slim_metric_learning: ('while_loop', lambda: (
+            slim_metric_learning.compute_gt_cluster_score(
+                tf.zeros([2, 2]), tf.constant([0, 1])))),
+    }
+    self.assertCountEqual(calls, slim_compat.MOVED_SYMBOLS)
+    for module, (symbol, call) in calls.items():
+      with self.subTest(module=module.__name__):
+        with _unpatched_tf_modules(module), tf.Graph().as_default():
+          with self.assertRaisesRegex(
+              AttributeError, "'%s'" % symbol,
+              msg='works as tf-slim ships it: see which of its '
+              'MOVED_SYMBOLS to delete (patch 3)'):
+            call()
+
+  def testNoOtherSymbolTfSlimUsesIsMissing(self):
+    expected = {
+        ('tf_slim.layers.utils', 'ops', 'Tensor'),  # Patch 1.
+        # Patch 2 (the Keras layer's module needs tf_keras).
+        ('tf_slim.layers.layers', 'normalization_layers',
+         'BatchNormalization'),
+    }
+    for module, aliases in slim_compat.MOVED_SYMBOLS.items():
+      for alias, symbols in aliases.items():
+        expected.update((module.__name__, alias, s) for s in symbols)
+    self.assertEqual(
+        _missing_tensorflow_symbols(), expected,
+        'first: missing, not patched (add to MOVED_SYMBOLS, patch 3); second: '
+        'patched, no longer missing (delete from MOVED_SYMBOLS or patch 1/2)')
 
   def testSupervisorThreadsPatchStillNeeded(self):
     logdir = self.get_temp_dir() + '/unpatched'
@@ -119,7 +247,7 @@ class PatchesStillNeededTest(tf.test.TestCase):
 
   def testAllPatchesApplied(self):
     self.assertEqual(slim_compat.applied_patches(),
-                     ['constant_value', 'batch_norm', 'tfexample_decoder_ops',
+                     ['constant_value', 'batch_norm', 'moved_symbols',
                       'supervisor_threads'])
     self.assertIs(slim.batch_norm, slim_compat.batch_norm)
     self.assertIs(slim_utils.constant_value, slim_compat.constant_value)
@@ -388,6 +516,433 @@ class TfexampleDecoderOpsTest(tf.test.TestCase):
     self.assertAllEqual(second['item'], [9.0])
 
 
+class SmartCondTest(tf.test.TestCase):
+  """A tensor `is_training` (patch 3: tf_slim.layers.utils' cond)."""
+
+  def _inputs(self):
+    return np.random.RandomState(3).normal(3.0, 2.0, (4, 5, 5, 3)).astype(
+        np.float32)
+
+  def testTensorPredicatePicksAtRunTime(self):
+    with tf.Graph().as_default():
+      pred = tf.placeholder_with_default(True, [])
+      out = slim_utils.smart_cond(pred, lambda: tf.constant(1.0),
+                                  lambda: tf.constant(2.0))
+      with self.session() as sess:
+        self.assertEqual(sess.run(out), 1.0)
+        self.assertEqual(sess.run(out, {pred: False}), 2.0)
+
+  def testBatchNormUpdatesOnlyWhenTraining(self):
+    x = self._inputs()
+    batch_mean = x.mean(axis=(0, 1, 2))
+    batch_normalized = (x - batch_mean) / np.sqrt(x.var(axis=(0, 1, 2)) +
+                                                  0.001)
+    for fused in (None, False):
+      with self.subTest(fused=fused):
+        with tf.Graph().as_default():
+          is_training = tf.placeholder_with_default(False, [])
+          out = slim.batch_norm(tf.constant(x), decay=0.9, fused=fused,
+                                is_training=is_training)
+          updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+          self.assertLen(updates, 2)
+          moving_mean = tf.global_variables('BatchNorm/moving_mean')[0]
+          with self.session() as sess:
+            sess.run(tf.global_variables_initializer())
+            inference, _ = sess.run([out, updates])
+            self.assertAllEqual(sess.run(moving_mean), np.zeros(3))
+            training, _ = sess.run([out, updates], {is_training: True})
+            self.assertAllClose(sess.run(moving_mean), 0.1 * batch_mean,
+                                rtol=1e-5)
+          # Moving statistics still at their initial 0 and 1.
+          self.assertAllClose(inference, x / np.sqrt(1.001), rtol=0, atol=1e-5)
+          self.assertAllClose(training, batch_normalized, rtol=0, atol=1e-4)
+
+  def testBatchNormInPlaceUpdatesOnlyWhenTraining(self):
+    x = self._inputs()
+    for fused in (None, False):
+      with self.subTest(fused=fused):
+        with tf.Graph().as_default():
+          is_training = tf.placeholder_with_default(False, [])
+          out = slim.batch_norm(tf.constant(x), decay=0.9, fused=fused,
+                                is_training=is_training,
+                                updates_collections=None)
+          moving_mean = tf.global_variables('BatchNorm/moving_mean')[0]
+          with self.session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(out)
+            self.assertAllEqual(sess.run(moving_mean), np.zeros(3))
+            sess.run(out, {is_training: True})
+            self.assertAllClose(sess.run(moving_mean),
+                                0.1 * x.mean(axis=(0, 1, 2)), rtol=1e-5)
+
+
+class LegacyFullyConnectedTest(tf.test.TestCase):
+  """Rank > 2 inputs (patch 3: tf_slim.layers.layers' stack and unstack)."""
+
+  def testRank3InputsAreAppliedOnTheLastAxis(self):
+    x = np.random.RandomState(4).normal(size=(2, 3, 4)).astype(np.float32)
+    for layer, activation in ((slim.legacy_relu, lambda v: np.maximum(v, 0)),
+                              (slim.legacy_linear, lambda v: v)):
+      with self.subTest(layer=layer.keywords):
+        with tf.Graph().as_default():
+          out = layer(tf.constant(x), 5,
+                      bias_init=tf.random_normal_initializer(seed=1))
+          self.assertEqual(out.shape.as_list(), [2, 3, 5])
+          with self.session() as sess:
+            sess.run(tf.global_variables_initializer())
+            actual, (weights, biases) = sess.run(
+                [out, tf.trainable_variables()])
+          expected = activation(x.reshape(6, 4).dot(weights) + biases)
+          self.assertAllClose(actual, expected.reshape(2, 3, 5), rtol=1e-5,
+                              atol=1e-5)
+
+
+def _dense_and_sparse_gradients():
+  """Gradients [3, 4] of `dense` and IndexedSlices rows 1, 3 of `table`."""
+  dense = tf.Variable([3.0, 4.0], name='dense')
+  table = tf.Variable(np.ones((4, 2), np.float32), name='table')
+  loss = (tf.reduce_sum(tf.constant([3.0, 4.0]) * dense) +
+          tf.reduce_sum(tf.constant(_ROWS) * tf.gather(table, [1, 3])))
+  optimizer = tf.train.GradientDescentOptimizer(0.1)
+  return loss, optimizer, optimizer.compute_gradients(loss)
+
+_ROWS = np.array([[6.0, 8.0], [0.0, 1.0]], np.float32)  # Norm sqrt(101).
+
+
+def _clip(values, max_norm):
+  return values * min(1.0, max_norm / np.linalg.norm(values))
+
+
+def _summary_values(summary):
+  """{tag: scalar value, or number of values of a histogram} of a Summary."""
+  values = {}
+  for value in tf.Summary.FromString(summary).value:
+    kind = value.WhichOneof('value')
+    values[value.tag] = (value.simple_value if kind == 'simple_value'
+                         else value.histo.num)
+  return values
+
+
+class GradientHelpersTest(tf.test.TestCase):
+  """slim.learning's and slim.training's gradient helpers (patch 3)."""
+
+  HELPERS = ((slim.learning, '/'), (slim.training, '_'))
+
+  def _run(self, grads_and_vars):
+    """[(gradient values, IndexedSlices indices or None)] of each pair."""
+    with self.session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return [(sess.run(g.values), sess.run(g.indices))
+              if isinstance(g, tf.IndexedSlices) else (sess.run(g), None)
+              for g, _ in grads_and_vars]
+
+  def testClipGradientNorms(self):
+    for helpers, _ in self.HELPERS:
+      with self.subTest(helpers.__name__):
+        with tf.Graph().as_default():
+          _, _, grads = _dense_and_sparse_gradients()
+          (dense, _), (rows, indices) = self._run(
+              helpers.clip_gradient_norms(grads, 2.0))
+        self.assertAllClose(dense, [1.2, 1.6], rtol=1e-6)
+        self.assertAllClose(rows, _clip(_ROWS, 2.0), rtol=1e-6)
+        self.assertAllEqual(indices, [1, 3])
+
+  def testMultiplyGradients(self):
+    for helpers, _ in self.HELPERS:
+      with self.subTest(helpers.__name__):
+        with tf.Graph().as_default():
+          _, _, grads = _dense_and_sparse_gradients()
+          dense_var = grads[0][1]
+          (dense, _), (rows, indices) = self._run(helpers.multiply_gradients(
+              grads, {dense_var: 2.0, 'table': tf.constant(0.5)}))
+        self.assertAllClose(dense, [6.0, 8.0], rtol=1e-6)
+        self.assertAllClose(rows, 0.5 * _ROWS, rtol=1e-6)
+        self.assertAllEqual(indices, [1, 3])
+
+  def testAddGradientsSummaries(self):
+    for helpers, separator in self.HELPERS:
+      with self.subTest(helpers.__name__):
+        with tf.Graph().as_default():
+          _, _, grads = _dense_and_sparse_gradients()
+          summaries = helpers.add_gradients_summaries(grads)
+          self.assertLen(summaries, 4)
+          with self.session() as sess:
+            sess.run(tf.global_variables_initializer())
+            values = _summary_values(sess.run(tf.summary.merge(summaries)))
+        # {variable: (gradient norm, number of gradient values)}.
+        expected = {'dense': (5.0, 2), 'table': (np.sqrt(101.0), 4)}
+        self.assertCountEqual(values, [
+            name + separator + kind for name in expected
+            for kind in ('gradient', 'gradient_norm')])
+        for name, (norm, count) in expected.items():
+          self.assertAllClose(values[name + separator + 'gradient_norm'], norm,
+                              rtol=1e-6)
+          self.assertEqual(values[name + separator + 'gradient'], count)
+
+  def _step(self, train_op):
+    """Values of `dense` and `table` after one step of `train_op`."""
+    with self.session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run(train_op)
+      self.assertNotEqual(sess.run(tf.summary.merge_all()), b'')
+      return sess.run(tf.trainable_variables())
+
+  def testLearningCreateTrainOpMultipliesThenClips(self):
+    with tf.Graph().as_default():
+      loss, optimizer, _ = _dense_and_sparse_gradients()
+      train_op = slim.learning.create_train_op(
+          loss, optimizer, clip_gradient_norm=2.0,
+          gradient_multipliers={'dense': 2.0, 'table': 0.5},
+          summarize_gradients=True)
+      dense, table = self._step(train_op)
+    self.assertAllClose(dense, [3.0, 4.0] - 0.1 * _clip(np.array([6., 8.]),
+                                                        2.0), rtol=1e-6)
+    expected = np.ones((4, 2), np.float32)
+    expected[[1, 3]] -= 0.1 * _clip(0.5 * _ROWS, 2.0)
+    self.assertAllClose(table, expected, rtol=1e-6)
+
+  def testTrainingCreateTrainOpWithClipGradientNormsFn(self):
+    with tf.Graph().as_default():
+      loss, optimizer, _ = _dense_and_sparse_gradients()
+      train_op = slim.training.create_train_op(
+          loss, optimizer, summarize_gradients=True,
+          transform_grads_fn=slim.training.clip_gradient_norms_fn(2.0))
+      dense, table = self._step(train_op)
+    self.assertAllClose(dense, [3.0 - 0.12, 4.0 - 0.16], rtol=1e-6)
+    expected = np.ones((4, 2), np.float32)
+    expected[[1, 3]] -= 0.1 * _clip(_ROWS, 2.0)
+    self.assertAllClose(table, expected, rtol=1e-6)
+
+
+class OptimizeLossTest(tf.test.TestCase):
+  """slim.optimize_loss (patch 3: tf_slim.layers.optimizers' ops)."""
+
+  def testMultipliersThenGlobalNormClipping(self):
+    with tf.Graph().as_default():
+      loss, _, _ = _dense_and_sparse_gradients()
+      dense_var, table_var = tf.trainable_variables()
+      global_step = tf.train.get_or_create_global_step()
+      train_op = slim.optimize_loss(
+          loss, global_step, tf.constant(0.1), 'SGD', clip_gradients=1.0,
+          gradient_multipliers={dense_var: 2.0},
+          summaries=['loss', 'learning_rate', 'gradients', 'gradient_norm',
+                     'global_gradient_norm'])
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        self.assertAllClose(sess.run(train_op), 40.0)  # The loss before.
+        dense, table, step = sess.run([dense_var, table_var, global_step])
+        summaries = _summary_values(sess.run(tf.summary.merge_all()))
+    norm = np.sqrt(100.0 + 101.0)  # [6, 8] and the rows.
+    self.assertAllClose(dense, [3.0 - 0.6 / norm, 4.0 - 0.8 / norm],
+                        rtol=1e-6)
+    expected = np.ones((4, 2), np.float32)
+    expected[[1, 3]] -= 0.1 * _ROWS / norm
+    self.assertAllClose(table, expected, rtol=1e-6)
+    self.assertEqual(step, 1)
+    # Histograms of the gradients, their norms after clipping, global norms.
+    self.assertEqual(summaries['OptimizeLoss/gradients/table_0'], 4)
+    self.assertAllClose(
+        [summaries['OptimizeLoss/gradient_norm/dense_0'],
+         summaries['OptimizeLoss/gradient_norm/table_0'],
+         summaries['OptimizeLoss/global_norm/gradient_norm'],
+         summaries['OptimizeLoss/global_norm/clipped_gradient_norm']],
+        [10.0 / norm, np.sqrt(101.0) / norm, norm, 1.0], rtol=1e-5)
+
+  def testAdaptiveClippingBoundsTheStep(self):
+    with tf.Graph().as_default():
+      loss, _, _ = _dense_and_sparse_gradients()
+      before = tf.trainable_variables()
+      train_op = slim.optimize_loss(
+          loss, tf.train.get_or_create_global_step(), 0.1, 'SGD',
+          clip_gradients=slim.adaptive_clipping_fn(static_max_norm=0.5))
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        start = sess.run(before)
+        sess.run(train_op)
+        end = sess.run(before)
+    step = np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(start, end)))
+    self.assertGreater(step, 0.0)
+    self.assertLessEqual(step, 0.1 * 0.5 * (1 + 1e-5))
+
+
+class RecomputeGradTest(tf.test.TestCase):
+  """slim.recompute_grad (patch 3: tf_slim.layers.rev_block_lib's Tensor)."""
+
+  def testGradientsAreThoseOfTheFunction(self):
+    x = np.random.RandomState(5).normal(size=(2, 3)).astype(np.float32)
+    def layer(inputs):
+      return slim.fully_connected(inputs, 4, activation_fn=tf.tanh,
+                                  scope='fc')
+    with tf.Graph().as_default():
+      inputs = tf.constant(x)
+      recomputed = slim.recompute_grad(layer)(inputs)
+      with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+        plain = layer(inputs)
+      wrt = [inputs] + tf.trainable_variables()
+      self.assertLen(wrt, 3)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        actual, expected = sess.run([
+            tf.gradients(tf.reduce_sum(recomputed ** 2), wrt),
+            tf.gradients(tf.reduce_sum(plain ** 2), wrt)])
+    for a, e in zip(actual, expected):
+      self.assertAllClose(a, e, rtol=1e-5, atol=1e-6)
+
+
+class VariablesTest(tf.test.TestCase):
+  """slim.local_variable, slim.global_variable (patch 3: ops.variables)."""
+
+  def testCollectionsAndValues(self):
+    with tf.Graph().as_default():
+      local = slim.local_variable([1.0, 2.0], name='local')
+      global_ = slim.global_variable(3, name='global')
+      self.assertEqual(tf.local_variables(), [local])
+      self.assertEqual(tf.global_variables(), [global_])
+      self.assertEqual(tf.trainable_variables(), [])
+      self.assertEqual((local.op.name, global_.op.name), ('local', 'global'))
+      with self.session() as sess:
+        sess.run([tf.local_variables_initializer(),
+                  tf.global_variables_initializer()])
+        self.assertAllEqual(sess.run(local), [1.0, 2.0])
+        self.assertEqual(sess.run(global_), 3)
+
+
+_LABELS = np.array([1, 0, 1, 1, 0, 0, 1, 0])
+# Each in its own 1/100 bin (for auc_using_histogram), none tied.
+_SCORES = np.array([0.905, 0.805, 0.605, 0.405, 0.355, 0.205, 0.105, 0.055],
+                   np.float32)
+_THRESHOLDS = [0.3, 0.5, 0.7]
+
+
+def _confusion(thresholds):
+  """{'tp', 'fp', 'tn', 'fn'}: counts of `_SCORES > t` for each threshold."""
+  above = _SCORES[None, :] > np.array(thresholds)[:, None]
+  positive = _LABELS[None, :] == 1
+  return {'tp': np.sum(above & positive, 1), 'fp': np.sum(above & ~positive, 1),
+          'tn': np.sum(~above & ~positive, 1),
+          'fn': np.sum(~above & positive, 1)}
+
+
+def _even_thresholds(num_thresholds, epsilon=1e-7):
+  inner = [(i + 1.0) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+  return [-epsilon] + inner + [1.0 + epsilon]
+
+
+def _numpy_auc():
+  """P(score of a positive > score of a negative), no ties."""
+  positive, negative = _SCORES[_LABELS == 1], _SCORES[_LABELS == 0]
+  return np.mean(positive[:, None] > negative[None, :])
+
+
+class MetricsTest(tf.test.TestCase):
+  """slim.metrics that patch 3 fixes (metric_ops, histogram_ops)."""
+
+  def _metric(self, metric, *args, **kwargs):
+    """The value of a streaming metric after one update on its arguments."""
+    value, update_op = metric(*args, **kwargs)
+    with self.session() as sess:
+      sess.run(tf.local_variables_initializer())
+      sess.run(update_op)
+      return sess.run(value)
+
+  def testCountsAndRatesAtThresholds(self):
+    counts = _confusion(_THRESHOLDS)
+    expected = {
+        'true_positives': counts['tp'], 'false_positives': counts['fp'],
+        'true_negatives': counts['tn'], 'false_negatives': counts['fn'],
+        'false_positive_rate': counts['fp'] / (counts['fp'] + counts['tn']),
+        'false_negative_rate': counts['fn'] / (counts['fn'] + counts['tp']),
+    }
+    for name, values in expected.items():
+      metric = getattr(slim.metrics, 'streaming_%s_at_thresholds' % name)
+      with self.subTest(name):
+        with tf.Graph().as_default():
+          actual = self._metric(metric, tf.constant(_SCORES),
+                                tf.constant(_LABELS), _THRESHOLDS)
+          self.assertAllClose(actual, values, rtol=1e-5)
+
+  def testCurvePoints(self):
+    counts = _confusion(_even_thresholds(5))
+    tp, fp, tn, fn = (counts[k].astype(float) for k in ('tp', 'fp', 'tn', 'fn'))
+    recall = (tp + 1e-6) / (tp + fn + 1e-6)
+    expected = {'ROC': np.stack([fp / (fp + tn + 1e-6), recall], 1),
+                'PR': np.stack([recall, (tp + 1e-6) / (tp + fp + 1e-6)], 1)}
+    for curve, points in expected.items():
+      with self.subTest(curve):
+        with tf.Graph().as_default():
+          actual = self._metric(slim.metrics.streaming_curve_points,
+                                tf.constant(_LABELS), tf.constant(_SCORES),
+                                num_thresholds=5, curve=curve)
+        self.assertAllClose(actual, points, rtol=1e-5, atol=1e-6)
+
+  def testPrecisionAtRecallAndRecallAtPrecision(self):
+    counts = _confusion(_even_thresholds(11))
+    tp, fp, fn = (counts[k].astype(float) for k in ('tp', 'fp', 'fn'))
+    recall, precision = tp / (tp + fn), tp / np.maximum(tp + fp, 1e-7)
+    # Precision at the largest threshold with recall >= 0.75; recall where
+    # precision is nearest 0.7, or (strict) where it is least but >= 0.7.
+    at_recall = precision[np.sum(recall >= 0.75) - 1]
+    at_precision = recall[np.argmin(np.abs(precision - 0.7))]
+    at_precision_strict = recall[np.argmin(
+        np.where(precision >= 0.7, precision, np.inf))]
+    self.assertNotEqual(at_precision, at_precision_strict)
+    with tf.Graph().as_default():
+      actual = [
+          self._metric(slim.metrics.precision_at_recall, tf.constant(_LABELS),
+                       tf.constant(_SCORES), 0.75, num_thresholds=11),
+          self._metric(slim.metrics.recall_at_precision, tf.constant(_LABELS),
+                       tf.constant(_SCORES), 0.7, num_thresholds=11),
+          self._metric(slim.metrics.recall_at_precision, tf.constant(_LABELS),
+                       tf.constant(_SCORES), 0.7, num_thresholds=11,
+                       strict_mode=True)]
+    self.assertAllClose(actual, [at_recall, at_precision, at_precision_strict],
+                        rtol=1e-5)
+
+  def testStreamingConcat(self):
+    with tf.Graph().as_default():
+      values = tf.placeholder(tf.int32, [None])
+      concatenated, update_op = slim.metrics.streaming_concat(values)
+      with self.session() as sess:
+        sess.run(tf.local_variables_initializer())
+        for batch in ([1, 2], [3], [4, 5, 6]):
+          sess.run(update_op, {values: batch})
+        self.assertAllEqual(sess.run(concatenated), [1, 2, 3, 4, 5, 6])
+
+  def testDynamicAucAndConfidenceIntervals(self):
+    with tf.Graph().as_default():
+      auc = self._metric(slim.metrics.streaming_dynamic_auc,
+                         tf.constant(_LABELS), tf.constant(_SCORES))
+      intervals = self._metric(slim.metrics.auc_with_confidence_intervals,
+                               tf.constant(_LABELS), tf.constant(_SCORES))
+    self.assertAllClose(auc, _numpy_auc(), rtol=1e-6)
+    self.assertAllClose(intervals.auc, _numpy_auc(), rtol=1e-6)
+    self.assertLess(intervals.lower, intervals.auc)
+    self.assertLess(intervals.auc, intervals.upper)
+
+  def testAucUsingHistogram(self):
+    with tf.Graph().as_default():
+      auc = self._metric(slim.metrics.auc_using_histogram,
+                         tf.constant(_LABELS == 1), tf.constant(_SCORES),
+                         [0.0, 1.0], nbins=100)
+    self.assertAllClose(auc, _numpy_auc(), rtol=1e-5)
+
+
+class MetricLearningTest(tf.test.TestCase):
+  """tf_slim.losses.metric_learning (patch 3: its while_loop)."""
+
+  def testGroundTruthClusterScore(self):
+    rng = np.random.RandomState(6)
+    distances = rng.uniform(0.0, 2.0, (6, 6)).astype(np.float32)
+    labels = np.array([2, 0, 2, 1, 0, 2])
+    expected = -sum(distances[np.ix_(labels == c, labels == c)].sum(0).min()
+                    for c in np.unique(labels))
+    with tf.Graph().as_default():
+      score = slim_metric_learning.compute_gt_cluster_score(
+          tf.constant(distances), tf.constant(labels))
+      with self.session() as sess:
+        self.assertAllClose(sess.run(score), expected, rtol=1e-5)
+
+
 class SupervisorThreadsTest(tf.test.TestCase):
 
   def testTrainRunsItsServiceThreadsInTheGraph(self):
@@ -411,6 +966,46 @@ class SupervisorThreadsTest(tf.test.TestCase):
     thread.start()
     thread.join()
     self.assertEqual(seen, [(False, graph)])
+
+
+class DisableV2BehaviorTest(tf.test.TestCase):
+  """The patched paths after `tf.disable_v2_behavior()` (ref variables)."""
+
+  def testTensorIsTrainingClippedTrainOpAndThresholdMetric(self):
+    script = """if True:
+        import json
+        import numpy as np
+        import tensorflow.compat.v1 as tf
+        tf.disable_v2_behavior()
+        import tf_slim as slim
+        from nets import inception_v3
+        x = np.random.RandomState(0).normal(3, 2, (8, 3)).astype(np.float32)
+        is_training = tf.placeholder_with_default(False, [])
+        normalized = slim.batch_norm(tf.constant(x), is_training=is_training)
+        v = tf.Variable([3.0, 4.0])  # Gradient [6, 8].
+        train_op = slim.learning.create_train_op(
+            tf.reduce_sum(v * v), tf.train.GradientDescentOptimizer(0.1),
+            clip_gradient_norm=1.0, summarize_gradients=True)
+        tp, update = slim.metrics.streaming_true_positives_at_thresholds(
+            tf.constant([0.2, 0.8]), tf.constant([1, 1]), [0.5])
+        with tf.Session() as sess:
+          sess.run([tf.global_variables_initializer(),
+                    tf.local_variables_initializer()])
+          training = sess.run(normalized, {is_training: True})
+          sess.run([train_op, update])
+          print(json.dumps({
+              'mean': np.abs(training.mean(0)).max().item(),
+              'std': training.std(0).tolist(), 'v': sess.run(v).tolist(),
+              'tp': sess.run(tp).tolist(), 'ref': v.dtype._is_ref_dtype}))
+        """
+    result = testing.run_python(['-c', script])
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    self.assertTrue(values['ref'])  # TF1 variables, unlike the other tests.
+    self.assertLess(values['mean'], 1e-5)
+    self.assertAllClose(values['std'], np.ones(3), rtol=1e-3)
+    self.assertAllClose(values['v'], [3.0 - 0.06, 4.0 - 0.08], rtol=1e-6)
+    self.assertEqual(values['tp'], [1.0])
 
 
 class NoGlobalSideEffectsTest(tf.test.TestCase):

@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from nets import inception_v3
+from nets import inception_utils
+from nets import nets_factory
 from nets import preprocessing
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,10 +97,10 @@ NO_TMPFS = 'needs unshare -rm and tmpfs (a full disk on demand)'
 
 
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
-  """inception_v3 under its arg_scope, as a user of the released checkpoint builds it."""
-  with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
-    return inception_v3.inception_v3(
-        images, num_classes=num_classes, is_training=is_training, **kwargs)
+  """inception_v3 under inception_v3_arg_scope()'s defaults, weight decay too."""
+  network_fn = nets_factory.get_network_fn(
+      'inception_v3', num_classes, inception_utils.WEIGHT_DECAY, is_training)
+  return network_fn(images, **kwargs)
 
 
 def random_values(variables, seed=0):

@@ -10,7 +10,8 @@ comparison) and calls `harness.run(settings)`; a program can do the same.
   weights    variable shapes and FLOPs; synthetic or checkpoint weights
   graphs     the timed graphs (towers, training step, optimized, 16-bit)
              and their sessions
-  timing     the seed's timing loop and lines, statistics, peak memory
+  timing     the original script's timing loop and lines, statistics,
+             peak memory
   runners    --compare's configurations: a registry of name -> builder
   compare    --compare: interleaved timing, memory probes, logits, table
   records    the JSON record, the environment, output size estimates

@@ -88,7 +88,8 @@ class Config:
 
   @property
   def info_string(self):
-    """The seed's label of the final line: 'Forward' or 'Forward-backward'."""
+    """The final line's label, as the original script's: 'Forward' or
+    'Forward-backward'."""
     return 'Forward' if self.mode == 'forward' else 'Forward-backward'
 
   @property

@@ -13,6 +13,7 @@ import dataclasses
 
 import tensorflow.compat.v1 as tf
 
+from nets import inception_v3
 from nets import inference
 from nets.benchmarking import config as config_lib
 from nets.benchmarking import network
@@ -20,9 +21,6 @@ from nets.benchmarking import weights as weights_lib
 
 BenchmarkError = config_lib.BenchmarkError
 
-# The smallest input whose Mixed_6e map (>= 5x5) fits the auxiliary head's
-# 5x5 VALID pool; below it the network is built without the head.
-MIN_IMAGE_SIZE_WITH_AUX_HEAD = 107
 # Weight of the auxiliary head's loss (slim's train_image_classifier).
 AUX_LOSS_WEIGHT = 0.4
 
@@ -117,11 +115,14 @@ def build_model(config, weights=None):
       with tf.device(device):
         images = tf.random_uniform(
             (config.batch_size, config.image_size, config.image_size, 3))
+        options = {}
+        if inception_v3.needs_global_pool(config.image_size):
+          options['global_pool'] = True  # tf-slim's own network lacks it.
         logits, end_points = build(
             images, reuse=True if i else None,
             create_aux_logits=(
-                training and
-                config.image_size >= MIN_IMAGE_SIZE_WITH_AUX_HEAD))
+                training and inception_v3.aux_logits_fit(config.image_size)),
+            **options)
         tower_images.append(images)
         tower_logits.append(logits)
         if training:

@@ -1,4 +1,5 @@
-"""A benchmark run: one configuration timed as the seed did, or a comparison.
+"""A benchmark run: a configuration timed as the original script did, or a
+comparison.
 
   record = harness.run(config.RunSettings(config.Config(batch_size=1),
                                           num_batches=10,
@@ -82,7 +83,7 @@ def run(settings, out=None, available_devices=None, flags=None):
 
 def run_config(config, num_batches, num_warmup_batches=10, display_every=10,
                target='', trace_file=None, overwrite=False, out=None):
-  """Builds and times one configuration, printing the seed's lines.
+  """Builds and times one configuration, printing the original script's lines.
 
   Args:
     config: a Config.

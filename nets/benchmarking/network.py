@@ -1,19 +1,19 @@
-"""The one place the harness builds Inception V3.
+"""The one place the harness picks the Inception V3 it times.
 
-`network_fn` has the shape of research/slim's `nets_factory.get_network_fn`
-(a name and the model's settings in, fn(images, **kwargs) -> (logits,
-end_points) out, the arg_scope applied inside), so that `nets.nets_factory`
-can take its place.
+'port' is this project's, built by `nets.nets_factory` (the project's one
+builder); 'slim' is tf-slim's own `tf_slim.nets.inception_v3`, the
+reference the port is compared with, built the same way.
 """
 
 import importlib
 
 import tf_slim as slim
 
-from nets import inception_v3
+from nets import inception_utils
+from nets import nets_factory
 
 # slim's default (inception_v3_arg_scope): the training loss includes it.
-WEIGHT_DECAY = 0.00004
+WEIGHT_DECAY = inception_utils.WEIGHT_DECAY
 NETWORKS = ('port', 'slim')
 
 
@@ -38,8 +38,10 @@ def network_fn(network, num_classes, is_training=False,
   if network not in NETWORKS:
     raise ValueError('network must be one of %s, got %r' % (
         ', '.join(NETWORKS), network))
-  module = (importlib.import_module('tf_slim.nets.inception_v3')
-            if network == 'slim' else inception_v3)
+  if network == 'port':
+    return nets_factory.get_network_fn('inception_v3', num_classes,
+                                       weight_decay, is_training)
+  module = importlib.import_module('tf_slim.nets.inception_v3')
 
   def build(images, **kwargs):
     with slim.arg_scope(module.inception_v3_arg_scope(

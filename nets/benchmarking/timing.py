@@ -1,7 +1,8 @@
-"""The seed's timing loop and lines, the statistics of a run, peak memory.
+"""The original script's timing loop and lines, a run's statistics, memory.
 
-`time_steps` is the seed's time_tensorflow_run: burn-in steps, then timed
-steps with a line every `display_every`, then
+`time_steps` is the original script's (benchmark.py's docstring says which)
+time_tensorflow_run: burn-in steps, then timed steps with a line every
+`display_every`, then
 
   2026-11-27 12:02:17.000000: Forward across 100 steps, 1.370 +/- 0.012 sec / batch
 
@@ -22,7 +23,7 @@ import numpy as np
 
 @dataclasses.dataclass
 class Timing:
-  """The seed's numbers for one timed run (seconds)."""
+  """The original script's numbers for one timed run (seconds)."""
   durations: list
   warmup_durations: list
   mean: float
@@ -30,12 +31,14 @@ class Timing:
 
 
 def now():
-  """The seed's timestamp (str(datetime.now())), always with microseconds."""
+  """The original script's timestamp (str(datetime.now())), always with
+  microseconds."""
   return datetime.datetime.now().isoformat(' ', 'microseconds')
 
 
 def mean_and_sd(durations):
-  """The seed's mean and population standard deviation (sum, sum of squares).
+  """The original script's mean and population standard deviation (from the
+  sum and the sum of squares).
 
   The variance is clamped at 0: rounding can make it slightly negative.
   """
@@ -54,7 +57,8 @@ def timed(fn):
 
 def time_steps(run_step, num_batches, num_warmup_batches=10, display_every=10,
                info_string='Forward', out=None):
-  """The seed's time_tensorflow_run: burn-in, timed steps, the seed's lines.
+  """The original script's time_tensorflow_run: burn-in, timed steps, its
+  lines.
 
   Args:
     run_step: callable running one step (e.g. a session.run of the fetch).
@@ -104,10 +108,11 @@ def peak_rss_mib():
 
 
 def statistics(timing, config):
-  """Summary numbers of a Timing: the seed's, percentiles, throughput.
+  """Summary numbers of a Timing: the original script's, percentiles,
+  throughput.
 
-  Throughput (images_per_sec) is from the mean step time, as the seed's
-  line; the median and percentiles are beside it.
+  Throughput (images_per_sec) is from the mean step time, as the original
+  script's line; the median and percentiles are beside it.
   """
   median, p90, p99 = np.percentile(timing.durations, [50, 90, 99])
   per_tower = config.batch_size / timing.mean
@@ -127,7 +132,8 @@ def statistics(timing, config):
 
 
 def summary_line(stats):
-  """The line printed after the seed's: throughput, percentiles, memory."""
+  """The line printed after the original script's: throughput, percentiles,
+  memory."""
   return ('%s: %.1f images/sec (%.1f per tower x %d), median %.3f, p90 %.3f, '
           'p99 %.3f sec / batch, peak RSS %.0f MiB' % (
               now(), stats['images_per_sec'],
