@@ -117,6 +117,7 @@ def _batch_norm_by_scope(batch_norm_training):
   return slim.arg_scope([slim.conv2d],
                         normalizer_fn=slim.add_arg_scope(batch_norm))
 
+
 def build_for_inference(images, num_classes, name='inception_v3', **kwargs):
   """The network in inference mode on `images`, as the tools run checkpoints.
 
