@@ -457,7 +457,8 @@ def build_training(images, labels, num_classes, config,
       averaged = slim.get_model_variables()
       averages = tf.train.ExponentialMovingAverage(
           config.moving_average_decay, global_step)
-    images_per_step = config.batch_size * deployment.images_per_step_factor
+    images_per_step = (batch // num_clones *
+                       deployment.images_per_step_factor)
     with tf.device(deployment.variables_device()):
       rate = learning_rate(config, global_step, decay_steps(
           num_samples_per_epoch, images_per_step,
@@ -501,7 +502,7 @@ def build_training(images, labels, num_classes, config,
       learning_rate=rate, global_step=global_step,
       variables_to_train=var_list, end_points=first_end_points,
       moving_averages_init=moving_averages_init, hooks=hooks,
-      images_per_step=config.batch_size * num_clones)
+      images_per_step=batch)
 
 
 def input_batches(source, config, deployment=deployment_lib.Deployment(),
