@@ -177,14 +177,23 @@ class Deployment:
                                 index)
 
   def variables_device(self):
-    """Device the variables are created on ('' lets the ps setter choose).
+    """Device (or device function) the variables are created with.
 
-    With several clones they stay on this worker's CPU (or on a ps CPU),
-    as model_deploy keeps them, not on the first clone's GPU.
+    On a cluster, the ps tasks' (a replica_device_setter: it wins over the
+    clone's worker device around the network). With several clones on one
+    machine, this worker's CPU, as model_deploy keeps them, not the first
+    clone's GPU; '' for a single clone.
     """
+    if self.distributed:
+      return self._ps_device_setter()
     if self.num_clones == 1:
       return ''
     return '/device:CPU:0'
+
+  def _ps_device_setter(self):
+    return tf.train.replica_device_setter(
+        ps_tasks=self.num_ps_tasks, worker_device=self.worker_device,
+        cluster=self.cluster)
 
   def inputs_device(self):
     """Device of the input pipeline: this worker's CPU."""
@@ -196,9 +205,7 @@ class Deployment:
     if not self.distributed:
       yield
       return
-    with tf.device(tf.train.replica_device_setter(
-        ps_tasks=self.num_ps_tasks, worker_device=self.worker_device,
-        cluster=self.cluster)):
+    with tf.device(self._ps_device_setter()):
       yield
 
   @property

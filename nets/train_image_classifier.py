@@ -21,6 +21,7 @@ serves the variables until it is killed, task 0 of the workers is the chief.
 
 import dataclasses
 import signal
+import time
 
 from nets import cli
 
@@ -103,8 +104,8 @@ def main(argv):
   if deployment is None:
     print('ps task %d serving on %s until killed' % (
         FLAGS.task, server.target), flush=True)
-    server.join()
-    return 0
+    while True:  # Not server.join(): it would not let Ctrl-C through.
+      time.sleep(3600)
   if not FLAGS.train_dir:
     raise ValueError('--train_dir is required (checkpoints and summaries go '
                      'there)')

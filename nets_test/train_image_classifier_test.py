@@ -10,6 +10,7 @@ held-out split is evaluated with nets.eval_image_classifier.
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -262,3 +263,69 @@ class InterruptTest(tf.test.TestCase):
 
 if __name__ == '__main__':
   tf.test.main()
+
+
+def free_ports(count):
+  """`count` localhost ports that were free a moment ago."""
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(('localhost', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+class ClusterTest(tf.test.TestCase):
+  """One ps and two workers on localhost, each its own process."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    cls.folder = write_images(os.path.join(cls.dir, 'images'))
+
+  def train_on_cluster(self, *extra):
+    ps, worker_0, worker_1 = free_ports(3)
+    train_dir = tempfile.mkdtemp(dir=self.dir)
+    args = ['--ps_hosts=localhost:%d' % ps,
+            '--worker_hosts=localhost:%d,localhost:%d' % (worker_0, worker_1),
+            '--train_dir=' + train_dir, '--image_dir=' + self.folder,
+            '--train_image_size=%d' % SIZE, '--batch_size=2',
+            '--trainable_scopes=' + LOGITS, '--freeze_batch_norm',
+            '--optimizer=sgd', '--max_number_of_steps=2', '--num_readers=1',
+            '--log_every_n_steps=1'] + list(extra)
+
+    def start(job, task):
+      return subprocess.Popen(
+          [sys.executable, '-m', TOOL, '--job_name=' + job,
+           '--task=%d' % task] + args, cwd=testing.REPO_ROOT,
+          env=testing.user_env(), text=True, stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE)
+
+    processes = [start('ps', 0), start('worker', 1), start('worker', 0)]
+    try:
+      outputs = [p.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+                 for p in processes[1:]]
+      processes[0].send_signal(signal.SIGINT)
+      _, ps_stderr = processes[0].communicate(
+          timeout=testing.SUBPROCESS_TIMEOUT_S)
+    finally:
+      for p in processes:
+        p.kill()
+    self.assertEqual([p.returncode for p in processes[1:]], [0, 0], outputs)
+    chief_stdout = outputs[1][0]
+    latest = os.path.join(train_dir, 'model.ckpt-2')
+    self.assertIn('Stopped at global step 2: ' + latest, chief_stdout)
+    self.assertNotIn('Stopped at', outputs[0][0])  # Only the chief saves.
+    self.assertEqual(tf.train.latest_checkpoint(train_dir), latest)
+    self.assertEqual(int(read_checkpoint(latest)['global_step']), 2)
+    self.assertEqual(processes[0].returncode, 130)
+    self.assertEqual(ps_stderr.strip().splitlines()[-1],
+                     TOOL + ': error: interrupted')
+
+  def testAsynchronous(self):
+    self.train_on_cluster()
+
+  def testSynchronous(self):
+    self.train_on_cluster('--sync_replicas')
