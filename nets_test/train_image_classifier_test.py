@@ -207,9 +207,6 @@ class FineTuneTest(tf.test.TestCase):
         (['--optimizer=lbfgs'], 'flag --optimizer=lbfgs'),
         (['--trainable_scopes=InceptionV3/Nope'],
          'trainable_scopes: InceptionV3/Nope matches no trainable variable'),
-        (['--checkpoint_exclude_scopes=InceptionV3/Logitz'],
-         'checkpoint_exclude_scopes: InceptionV3/Logitz matches no model '
-         'variable'),
         (['--checkpoint_exclude_scopes='], 'exclude'),
         (['--dataset_dir=' + missing], 'has no metadata file'),
     ]

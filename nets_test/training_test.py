@@ -161,6 +161,12 @@ class BuildTest(tf.test.TestCase):
       with self.assertRaisesRegex(ValueError, 'trainable_scopes: Foo matches '
                                   'no trainable variable'):
         self.build(trainable_scopes=['Foo'])
+    with tf.Graph().as_default():
+      with self.assertRaisesRegex(ValueError, 'checkpoint_exclude_scopes: '
+                                  'InceptionV3/Logitz matches no model '
+                                  'variable'):
+        self.build(checkpoint_path='unused',
+                   checkpoint_exclude_scopes=['InceptionV3/Logitz'])
 
   def testConfigErrors(self):
     for kwargs, message in [
