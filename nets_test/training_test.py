@@ -211,3 +211,28 @@ class BuildTest(tf.test.TestCase):
 
 if __name__ == '__main__':
   tf.test.main()
+
+
+class BenchmarkTrainingRowsTest(tf.test.TestCase):
+  """benchmark.py --compare=train,keras_train: both compute all gradients."""
+
+  def testBothRowsRunAGradientPerVariable(self):
+    from nets.benchmarking import config as config_lib  # pylint: disable=g-import-not-at-top
+    from nets.benchmarking import runners  # pylint: disable=g-import-not-at-top
+    self.assertEqual(runners.expand_names(['train', 'keras_train']),
+                     list(runners.TRAINING_NAMES))
+    self.assertNotIn('train', runners.expand_names(['all']))
+    config = config_lib.Config(batch_size=1, image_size=75, num_classes=10)
+    sizes = {}
+    for name in runners.TRAINING_NAMES:
+      runner = runners.make_runner(name, config, None, {})
+      try:
+        self.assertIsNone(runner.logits)
+        sizes[name] = len(runner.step())
+      finally:
+        runner.close()
+    # One gradient per trainable variable: slim's 190 at 75 pixels (no aux
+    # head) plus the logits' biases; Keras' has conv kernels, BatchNorm
+    # betas (no gammas: scale=False) and the dense layer's kernel and bias.
+    self.assertEqual(sizes['train'], 190)
+    self.assertEqual(sizes['keras_train'], 190)

@@ -207,12 +207,16 @@ RUNNERS = {
                        needs_weights=True),
     'xla': RunnerKind(_graph(xla=True)),
     'keras': RunnerKind(_keras_runner),
-    'train': RunnerKind(_train_runner),
-    'keras_train': RunnerKind(_keras_train_runner),
     'onnxruntime': RunnerKind(_onnxruntime_runner, needs_onnx=True),
     'openvino': RunnerKind(_openvino_runner, needs_onnx=True),
 }
 COMPARE_NAMES = tuple(RUNNERS)
+# Training steps, not in --compare=all (inference): --compare=train,keras_train.
+RUNNERS.update({
+    'train': RunnerKind(_train_runner),
+    'keras_train': RunnerKind(_keras_train_runner),
+})
+TRAINING_NAMES = ('train', 'keras_train')
 
 
 def expand_names(names):
@@ -225,7 +229,8 @@ def expand_names(names):
   for name in names:
     if name not in RUNNERS:
       raise BenchmarkError('--compare: unknown configuration %r (known: %s, '
-                           'all)' % (name, ', '.join(COMPARE_NAMES)))
+                           'all)' % (name, ', '.join(COMPARE_NAMES +
+                                                     TRAINING_NAMES)))
     if names.count(name) > 1:
       raise BenchmarkError('--compare: %s is listed twice' % name)
   return names
