@@ -207,7 +207,9 @@ class FineTuneTest(tf.test.TestCase):
         (['--optimizer=lbfgs'], 'flag --optimizer=lbfgs'),
         (['--trainable_scopes=InceptionV3/Nope'],
          'trainable_scopes: InceptionV3/Nope matches no trainable variable'),
-        (['--checkpoint_exclude_scopes='], 'exclude'),
+        (['--checkpoint_exclude_scopes='],
+         'the model 2: use num_classes=1001, or exclude InceptionV3/Logits,'
+         'InceptionV3/AuxLogits to fine-tune'),
         (['--dataset_dir=' + missing], 'has no metadata file'),
     ]
     for extra, message in cases:
