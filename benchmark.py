@@ -140,7 +140,10 @@ def define_flags():
   flags.DEFINE_list('compare', [],
                     'Time these configurations side by side in one run, '
                     'interleaved, and print a table (see the module help): '
-                    'any of %s, or "all".' % ', '.join(runners.COMPARE_NAMES))
+                    'any of %s, or "all" (all but the training steps %s).' % (
+                        ', '.join(runners.COMPARE_NAMES +
+                                  runners.TRAINING_NAMES),
+                        ' and '.join(runners.TRAINING_NAMES)))
   flags.DEFINE_integer('matmul_size', 4096,
                        'With --compare: n of the n x n float32 matmul timed '
                        'in the same rounds as the ceiling; 0: none.',

@@ -7,12 +7,18 @@ As research/slim's `nets/nets_factory.py`, for the one network of this port:
 
 `get_network_fn` is the one place that builds "the network under its
 arg_scope"; every keyword of a `network_fn` call goes to the network.
+
+Beyond slim: `batch_norm_training` chooses BatchNorm's mode layer by layer
+(by variable scope), so a trainer can fine-tune some layers while the
+BatchNorm layers of the rest stay in inference mode (moving statistics used
+and left unchanged), as Keras fine-tunes a frozen base.
 `build_for_inference` (not slim's) is what every tool here builds to run a
 checkpoint.
 """
 
 import functools
 
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception
@@ -23,7 +29,8 @@ networks_map = {'inception_v3': inception.inception_v3}
 arg_scopes_map = {'inception_v3': inception.inception_v3_arg_scope}
 
 
-def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
+def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
+                   batch_norm_training=None):
   """Returns network_fn(images, **kwargs) -> (net, end_points).
 
   Args:
@@ -35,6 +42,13 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
       arg_scope.
     is_training: whether the network is built for training (BatchNorm batch
       statistics, dropout).
+    batch_norm_training: None (slim's behaviour: every BatchNorm layer
+      follows is_training), or fn(scope) -> bool called for each BatchNorm
+      layer with its variable scope (e.g.
+      'InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/BatchNorm'): with
+      is_training, the layers it returns False for run in inference mode
+      (moving statistics used, no update ops). Dropout still follows
+      is_training.
 
   Returns:
     network_fn: builds the network on `images` [batch, height, width, 3]
@@ -46,11 +60,15 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
       It carries `default_image_size`.
 
   Raises:
-    ValueError: if `name` is not a known network.
+    ValueError: if `name` is not a known network, or batch_norm_training
+      is neither None nor callable.
   """
   if name not in networks_map:
     raise ValueError('Name of network unknown %r; known networks: %s' %
                      (name, ', '.join(sorted(networks_map))))
+  if batch_norm_training is not None and not callable(batch_norm_training):
+    raise ValueError('batch_norm_training must be None or a function of the '
+                     'scope, got %r' % (batch_norm_training,))
   network = networks_map[name]
   arg_scope = arg_scopes_map[name]
 
@@ -59,10 +77,45 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):
     kwargs.setdefault('num_classes', num_classes)
     kwargs.setdefault('is_training', is_training)
     with slim.arg_scope(arg_scope(weight_decay=weight_decay)):
-      return network(images, **kwargs)
+      if batch_norm_training is None:
+        return network(images, **kwargs)
+      with _batch_norm_by_scope(batch_norm_training):
+        return network(images, **kwargs)
 
   network_fn.default_image_size = network.default_image_size
   return network_fn
+
+
+def _is_batch_norm(fn):
+  return fn is not None and (slim.arg_scope_func_key(fn) ==
+                             slim.arg_scope_func_key(slim.batch_norm))
+
+
+def _batch_norm_by_scope(batch_norm_training):
+  """An arg_scope whose conv2d normalizer asks batch_norm_training its mode.
+
+  The network sets BatchNorm's is_training through an arg_scope of its own
+  (on slim.batch_norm); the replacement normalizer has slim.batch_norm's
+  arg_scope key, so it receives that value and narrows it per layer.
+  Without BatchNorm in the arg_scope (use_batch_norm=False) it changes
+  nothing.
+  """
+  conv_key = slim.arg_scope_func_key(slim.conv2d)
+  current = slim.current_arg_scope().get(conv_key, {})
+  if not _is_batch_norm(current.get('normalizer_fn')):
+    return slim.arg_scope([])
+
+  def batch_norm(inputs, *args, is_training=True, scope=None, **kwargs):
+    layer = '/'.join(filter(None, [tf.get_variable_scope().name,
+                                   scope or 'BatchNorm']))
+    if not batch_norm_training(layer):
+      is_training = False
+    return slim.batch_norm(inputs, *args, is_training=is_training,
+                           scope=scope, **kwargs)
+
+  batch_norm._key_op = slim.arg_scope_func_key(slim.batch_norm)  # pylint: disable=protected-access
+  return slim.arg_scope([slim.conv2d],
+                        normalizer_fn=slim.add_arg_scope(batch_norm))
 
 
 def build_for_inference(images, num_classes, name='inception_v3', **kwargs):

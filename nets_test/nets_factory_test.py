@@ -94,6 +94,64 @@ class NetsFactoryTest(tf.test.TestCase):
       self.assertNotIn('Logits', end_points)
       self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS), 2 * 94)
 
+  def testBatchNormModeByScope(self):
+    trained = 'InceptionV3/Mixed_7'
+    with tf.Graph().as_default() as graph:
+      images = tf.random_uniform((2, 107, 107, 3), seed=1)
+      seen = []
+
+      def batch_norm_training(scope):
+        seen.append(scope)
+        return scope.startswith(trained)
+
+      net_fn = nets_factory.get_network_fn(
+          'inception_v3', 3, is_training=True,
+          batch_norm_training=batch_norm_training)
+      _, end_points = net_fn(images)
+      # Every BatchNorm layer is asked once, by its variable scope.
+      betas = sorted(v.op.name[:-len('/beta')] for v in tf.global_variables()
+                     if v.op.name.endswith('/beta'))
+      self.assertEqual(sorted(seen), betas)
+      self.assertLen(betas, 96)
+      modes = {op.name.split('/BatchNorm/')[0].split('/', 1)[1]:
+               op.get_attr('is_training') for op in graph.get_operations()
+               if op.type == 'FusedBatchNormV3'}
+      self.assertLen(modes, 96)
+      for layer, training in modes.items():
+        self.assertEqual(training, layer.startswith(trained), layer)
+      num_trained = sum(modes.values())
+      self.assertEqual(num_trained, 24)  # Mixed_7a, 7b, 7c.
+      updated = {op.name.split('/BatchNorm/')[0].split('/', 1)[1]
+                 for op in tf.get_collection(tf.GraphKeys.UPDATE_OPS)}
+      self.assertLen(tf.get_collection(tf.GraphKeys.UPDATE_OPS),
+                     2 * num_trained)
+      self.assertEqual(updated, {l for l, training in modes.items()
+                                 if training})
+      # Frozen layers compute what the inference-mode network computes (not
+      # what the training-mode one does).
+      frozen = 'Mixed_6e'
+      outputs = [end_points[frozen]]
+      for is_training in (False, True):
+        _, other = nets_factory.get_network_fn(
+            'inception_v3', 3, is_training=is_training)(images, reuse=True)
+        outputs.append(other[frozen])
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        rng = np.random.RandomState(0)
+        for v in tf.global_variables():  # Statistics unlike a batch's.
+          if 'moving_' in v.op.name:
+            v.load(rng.uniform(0.5, 1.5, v.shape.as_list()), sess)
+        ours, inference, training = sess.run(outputs)
+    self.assertAllClose(ours, inference, rtol=1e-4, atol=1e-5)
+    self.assertGreater(np.abs(ours - training).max(), 0.1)
+
+  def testBatchNormTrainingMustBeAFunction(self):
+    with self.assertRaisesRegex(
+        ValueError, '^batch_norm_training must be None or a function of the '
+        "scope, got 'InceptionV3/Logits'$"):
+      nets_factory.get_network_fn('inception_v3', 3, is_training=True,
+                                  batch_norm_training='InceptionV3/Logits')
+
   def testNetworkErrorsComeBeforeBuilding(self):
     with tf.Graph().as_default() as graph:
       images = tf.placeholder(tf.float32, [1, 299, 299, 3])

@@ -92,6 +92,45 @@ def _keras_runner(name, config, unused_weights, unused_cache):
                 keras.backend.clear_session)
 
 
+def _train_runner(name, config, weights, unused_cache):
+  """This port's training step: gradients of slim's training loss."""
+  runner = _session_runner(
+      name, dataclasses.replace(config, mode='forward-backward'), weights)
+  return dataclasses.replace(runner, logits=None)
+
+
+def _keras_train_runner(name, config, unused_weights, unused_cache):
+  """Keras InceptionV3's training step: a tf.function with a GradientTape.
+
+  The gradients of the softmax cross-entropy of random labels (Keras'
+  InceptionV3 has no aux head nor weight decay), BatchNorm in training
+  mode; no optimizer update, as on this port's side.
+  """
+  import tensorflow as tf2  # pylint: disable=g-import-not-at-top
+  keras = tf2.keras
+  size = config.image_size
+  with tf2.device(config.devices[0]):
+    model = keras.applications.InceptionV3(
+        weights=None, input_shape=(size, size, 3),
+        classes=config.num_classes, classifier_activation=None)
+    images = tf2.random.uniform((config.batch_size, size, size, 3))
+    labels = tf2.random.uniform((config.batch_size,), maxval=config.num_classes,
+                                dtype=tf2.int32)
+
+  @tf2.function
+  def step(x, y):
+    with tf2.GradientTape() as tape:
+      loss = tf2.reduce_mean(
+          tf2.nn.sparse_softmax_cross_entropy_with_logits(
+              y, model(x, training=True)))
+    grads = tape.gradient(loss, model.trainable_variables)
+    # One element of each gradient: the whole backward pass runs.
+    return tf2.stack([tf2.reshape(g, [-1])[0] for g in grads])
+
+  return Runner(name, lambda: step(images, labels).numpy(), None,
+                keras.backend.clear_session)
+
+
 def onnx_model(config, weights):
   """The optimized float32 graph as ONNX bytes (nets.to_onnx).
 
@@ -172,6 +211,12 @@ RUNNERS = {
     'openvino': RunnerKind(_openvino_runner, needs_onnx=True),
 }
 COMPARE_NAMES = tuple(RUNNERS)
+# Training steps, not in --compare=all (inference): --compare=train,keras_train.
+RUNNERS.update({
+    'train': RunnerKind(_train_runner),
+    'keras_train': RunnerKind(_keras_train_runner),
+})
+TRAINING_NAMES = ('train', 'keras_train')
 
 
 def expand_names(names):
@@ -184,7 +229,8 @@ def expand_names(names):
   for name in names:
     if name not in RUNNERS:
       raise BenchmarkError('--compare: unknown configuration %r (known: %s, '
-                           'all)' % (name, ', '.join(COMPARE_NAMES)))
+                           'all)' % (name, ', '.join(COMPARE_NAMES +
+                                                     TRAINING_NAMES)))
     if names.count(name) > 1:
       raise BenchmarkError('--compare: %s is listed twice' % name)
   return names

@@ -1,0 +1,330 @@
+"""End-to-end tests of nets.train_image_classifier, run as a user runs it.
+
+A folder of red and blue images (two classes a network with random trunk
+weights tells apart) is converted with nets.convert_images; the tool
+fine-tunes only InceptionV3/Logits of a 1001-class checkpoint with the
+heads excluded and BatchNorm frozen, then resumes to a later step; the
+held-out split is evaluated with nets.eval_image_classifier.
+"""
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+from nets import convert_images
+from nets import dataset_factory
+from nets import eval_image_classifier
+from nets_test import testing
+
+TOOL = 'nets.train_image_classifier'
+SIZE = 80
+COLOURS = ((220, 30, 30), (30, 30, 220))
+IMAGES_PER_CLASS = 16
+HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
+LOGITS = 'InceptionV3/Logits'
+STEPS, RESUMED_STEPS = 30, 33
+EMA_DECAY = 0.9
+
+
+def write_images(root):
+  """root/<colour>/<i>.png: noisy images of one colour per class, 75..107."""
+  rng = np.random.RandomState(0)
+  images = []
+  for colour in COLOURS:
+    for i in range(IMAGES_PER_CLASS):
+      shape = (75 + 2 * i, 107 - 2 * i, 3)
+      images.append(np.clip(np.array(colour) + rng.randint(-30, 31, shape),
+                            0, 255).astype(np.uint8))
+  encoded = testing.encode_images(images, 'png')
+  for label, colour in enumerate(COLOURS):
+    folder = os.path.join(root, 'class_%d' % label)
+    os.makedirs(folder)
+    for i in range(IMAGES_PER_CLASS):
+      with open(os.path.join(folder, '%02d.png' % i), 'wb') as f:
+        f.write(encoded[label * IMAGES_PER_CLASS + i])
+  return root
+
+
+def write_he_checkpoint(path):
+  """A 1001-class checkpoint whose random trunk passes its input on.
+
+  He-scaled random weights, BatchNorm the identity in inference mode
+  (moving mean 0, variance 1, beta 0, gamma 1): `testing.write_checkpoint`'s
+  plain random values wash the input out over the 94 layers.
+  """
+  values = testing.write_checkpoint(path)
+  rng = np.random.RandomState(1)
+  overrides = {}
+  for name, value in values.items():
+    if name.endswith('/weights'):
+      fan_in = np.prod(value.shape[:-1])
+      overrides[name] = (rng.randn(*value.shape) *
+                         np.sqrt(2.0 / fan_in)).astype(np.float32)
+    elif name.endswith(('moving_mean', 'beta')):
+      overrides[name] = np.zeros_like(value)
+    elif name.endswith(('moving_variance', 'gamma')):
+      overrides[name] = np.ones_like(value)
+  return testing.write_checkpoint(path, overrides=overrides)
+
+
+def train_args(train_dir, dataset_dir, checkpoint, *extra):
+  return ['--train_dir=' + train_dir, '--dataset_name=custom',
+          '--dataset_dir=' + dataset_dir, '--checkpoint_path=' + checkpoint,
+          '--checkpoint_exclude_scopes=' + HEADS,
+          '--trainable_scopes=' + LOGITS, '--train_image_size=%d' % SIZE,
+          '--batch_size=8', '--optimizer=momentum', '--learning_rate=0.1',
+          '--weight_decay=0', '--num_readers=1',
+          '--num_preprocessing_threads=2'] + list(extra)
+
+
+def read_checkpoint(path):
+  reader = tf.train.load_checkpoint(path)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()}
+
+
+class FineTuneTest(tf.test.TestCase):
+  """One fine-tuning run (frozen BatchNorm, EMA), resumed once."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    folder = write_images(os.path.join(cls.dir, 'images'))
+    cls.dataset_dir = os.path.join(cls.dir, 'converted')
+    convert_images.convert(folder, cls.dataset_dir, validation_fraction=0.25,
+                           num_shards=2, out=io.StringIO(),
+                           err=io.StringIO())
+    cls.checkpoint = os.path.join(cls.dir, 'he', 'model.ckpt')
+    cls.initial = write_he_checkpoint(cls.checkpoint)
+    cls.train_dir = os.path.join(cls.dir, 'train')
+    args = train_args(cls.train_dir, cls.dataset_dir, cls.checkpoint,
+                      '--freeze_batch_norm', '--log_every_n_steps=1',
+                      '--moving_average_decay=%g' % EMA_DECAY)
+    cls.first = testing.run_tool(TOOL, *args,
+                                 '--max_number_of_steps=%d' % STEPS)
+    cls.saved = read_checkpoint(
+        os.path.join(cls.train_dir, 'model.ckpt-%d' % STEPS))
+    cls.second = testing.run_tool(
+        TOOL, *args, '--max_number_of_steps=%d' % RESUMED_STEPS)
+
+  def progress(self, stdout):
+    """[(step, loss)] of the progress lines."""
+    steps = []
+    for line in stdout.splitlines():
+      if line.startswith('global step '):
+        step, rest = line[len('global step '):].split(': loss = ')
+        steps.append((int(step), float(rest.split()[0])))
+        self.assertRegex(line, r'\(\d+\.\d+ sec/step, \d+\.\d images/s\)$')
+    return steps
+
+  def testRunsQuietlyAndLogs(self):
+    rc, stdout, stderr = self.first
+    self.assertEqual((rc, stderr), (0, []), stdout)
+    self.assertIn('Fine-tuning from %s: 376 variables restored, %s excluded'
+                  % (self.checkpoint, HEADS), stdout)
+    self.assertEqual([s for s, _ in self.progress(stdout)],
+                     list(range(1, STEPS + 1)))
+    self.assertIn('Stopped at global step %d: %s' % (
+        STEPS, os.path.join(self.train_dir, 'model.ckpt-%d' % STEPS)),
+                  stdout)
+
+  def testTheLossFalls(self):
+    losses = [loss for _, loss in self.progress(self.first[1])]
+    self.assertLess(np.mean(losses[-10:]), 0.6 * np.mean(losses[:5]))
+
+  def testOnlyTheLogitsChangeAndFrozenBatchNormIsUnchanged(self):
+    changed = []
+    for name, initial in self.initial.items():
+      if name.startswith(tuple(HEADS.split(','))):
+        continue
+      if not np.array_equal(self.saved[name], initial):
+        changed.append(name)
+    self.assertEqual(changed, [])
+    # The moving statistics are restored values, kept exactly.
+    self.assertTrue(any(n.endswith('moving_variance') for n in self.initial))
+    weights = LOGITS + '/Conv2d_1c_1x1/weights'
+    self.assertEqual(self.saved[weights].shape, (1, 1, 2048, 2))
+    self.assertEqual(int(self.saved['global_step']), STEPS)
+    self.assertNotIn('InceptionV3/AuxLogits/Conv2d_2b_1x1/weights',
+                     self.saved)  # No aux head at 80 pixels.
+
+  def testHeldOutAccuracy(self):
+    validation = dataset_factory.get_dataset('custom', 'validation',
+                                             self.dataset_dir)
+    self.assertEqual(validation.num_samples, 8)
+    for decay in (None, EMA_DECAY):
+      result = eval_image_classifier.evaluate(
+          validation, os.path.join(self.train_dir, 'model.ckpt-%d' % STEPS),
+          batch_size=8, eval_image_size=SIZE, moving_average_decay=decay,
+          out=io.StringIO())
+      self.assertEqual(result.num_images, 8)
+      self.assertGreaterEqual(result.accuracy, 0.9, decay)
+
+  def testMovingAveragesAreSaved(self):
+    weights = LOGITS + '/Conv2d_1c_1x1/weights'
+    shadow = self.saved[weights + '/ExponentialMovingAverage']
+    self.assertFalse(np.array_equal(shadow, self.saved[weights]))
+    # Restored variables: the shadow started at the value and stays there.
+    name = 'InceptionV3/Conv2d_1a_3x3/weights'
+    self.assertAllEqual(self.saved[name + '/ExponentialMovingAverage'],
+                        self.initial[name])
+
+  def testResumesAndStopsExactly(self):
+    rc, stdout, stderr = self.second
+    self.assertEqual((rc, stderr), (0, []), stdout)
+    self.assertIn('Resuming from %s (global step %d); checkpoint_path is not '
+                  'used' % (os.path.join(self.train_dir, 'model.ckpt-%d' %
+                                         STEPS), STEPS), stdout)
+    self.assertNotIn('Fine-tuning from', stdout)
+    self.assertEqual([s for s, _ in self.progress(stdout)],
+                     list(range(STEPS + 1, RESUMED_STEPS + 1)))
+    latest = tf.train.latest_checkpoint(self.train_dir)
+    self.assertEqual(os.path.basename(latest),
+                     'model.ckpt-%d' % RESUMED_STEPS)
+    self.assertEqual(int(read_checkpoint(latest)['global_step']),
+                     RESUMED_STEPS)
+
+  def testSummaries(self):
+    tags = testing.summary_values(self.train_dir)
+    for tag in ('total_loss', 'learning_rate', 'Losses/clone_loss',
+                'sparsity/Mixed_7c',
+                'losses/softmax_cross_entropy_loss/value'):
+      self.assertIn(tag, tags)
+    self.assertAllClose(tags['learning_rate'][:1], [0.1])
+
+  def testErrorsAreOneLine(self):
+    missing = os.path.join(self.dir, 'nothing')
+    run_dir = os.path.join(self.dir, 'errors')
+    cases = [
+        (['--optimizer=lbfgs'], 'flag --optimizer=lbfgs'),
+        (['--trainable_scopes=InceptionV3/Nope'],
+         'trainable_scopes: InceptionV3/Nope matches no trainable variable'),
+        (['--checkpoint_exclude_scopes='],
+         'the model 2: use num_classes=1001, or exclude InceptionV3/Logits,'
+         'InceptionV3/AuxLogits to fine-tune'),
+        (['--dataset_dir=' + missing], 'has no metadata file'),
+    ]
+    for extra, message in cases:
+      rc, _, stderr = testing.run_tool(TOOL, *train_args(
+          run_dir, self.dataset_dir, self.checkpoint, *extra))
+      self.assertEqual(rc, 1, extra)
+      self.assertLen(stderr, 1, (extra, stderr))
+      self.assertStartsWith(stderr[0], TOOL + ': error: ')
+      self.assertIn(message, stderr[0])
+    self.assertFalse(tf.io.gfile.exists(os.path.join(run_dir, 'checkpoint')))
+
+  def testHelp(self):
+    rc, stdout, stderr = testing.run_tool(TOOL, '--help')
+    self.assertEqual((rc, stderr), (0, []))
+    for flag in ('--train_dir', '--freeze_batch_norm', '--rmsprop_decay',
+                 '--dataset_split_name', '--sync_replicas', '--num_clones'):
+      self.assertIn(flag, stdout)
+
+
+class InterruptTest(tf.test.TestCase):
+
+  def testCtrlCSavesAndExits130(self):
+    root = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    folder = write_images(os.path.join(root, 'images'))
+    train_dir = os.path.join(root, 'train')
+    proc = subprocess.Popen(
+        [sys.executable, '-m', TOOL, '--train_dir=' + train_dir,
+         '--image_dir=' + folder, '--train_image_size=%d' % SIZE,
+         '--batch_size=2', '--log_every_n_steps=1', '--num_readers=1',
+         '--trainable_scopes=' + LOGITS, '--freeze_batch_norm'],
+        cwd=testing.REPO_ROOT, env=testing.user_env(), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+      for line in proc.stdout:
+        if line.startswith('global step 2:'):
+          break
+      proc.send_signal(signal.SIGINT)
+      _, stderr = proc.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+    finally:
+      proc.kill()
+    self.assertEqual(proc.returncode, 130, stderr)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    self.assertLen(lines, 1)
+    latest = tf.train.latest_checkpoint(train_dir)
+    step = int(latest.rsplit('-', 1)[1])
+    self.assertGreaterEqual(step, 2)
+    self.assertEqual(lines[0], '%s: error: interrupted at global step %d; '
+                     'saved %s' % (TOOL, step, latest))
+
+
+if __name__ == '__main__':
+  tf.test.main()
+
+
+def free_ports(count):
+  """`count` localhost ports that were free a moment ago."""
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(('localhost', 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+class ClusterTest(tf.test.TestCase):
+  """One ps and two workers on localhost, each its own process."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    cls.folder = write_images(os.path.join(cls.dir, 'images'))
+
+  def train_on_cluster(self, *extra):
+    ps, worker_0, worker_1 = free_ports(3)
+    train_dir = tempfile.mkdtemp(dir=self.dir)
+    args = ['--ps_hosts=localhost:%d' % ps,
+            '--worker_hosts=localhost:%d,localhost:%d' % (worker_0, worker_1),
+            '--train_dir=' + train_dir, '--image_dir=' + self.folder,
+            '--train_image_size=%d' % SIZE, '--batch_size=2',
+            '--trainable_scopes=' + LOGITS, '--freeze_batch_norm',
+            '--optimizer=sgd', '--max_number_of_steps=2', '--num_readers=1',
+            '--log_every_n_steps=1'] + list(extra)
+
+    def start(job, task):
+      return subprocess.Popen(
+          [sys.executable, '-m', TOOL, '--job_name=' + job,
+           '--task=%d' % task] + args, cwd=testing.REPO_ROOT,
+          env=testing.user_env(), text=True, stdout=subprocess.PIPE,
+          stderr=subprocess.PIPE)
+
+    processes = [start('ps', 0), start('worker', 1), start('worker', 0)]
+    try:
+      outputs = [p.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)
+                 for p in processes[1:]]
+      processes[0].send_signal(signal.SIGINT)
+      _, ps_stderr = processes[0].communicate(
+          timeout=testing.SUBPROCESS_TIMEOUT_S)
+    finally:
+      for p in processes:
+        p.kill()
+    self.assertEqual([p.returncode for p in processes[1:]], [0, 0], outputs)
+    chief_stdout = outputs[1][0]
+    latest = os.path.join(train_dir, 'model.ckpt-2')
+    self.assertIn('Stopped at global step 2: ' + latest, chief_stdout)
+    self.assertNotIn('Stopped at', outputs[0][0])  # Only the chief saves.
+    self.assertEqual(tf.train.latest_checkpoint(train_dir), latest)
+    self.assertEqual(int(read_checkpoint(latest)['global_step']), 2)
+    self.assertEqual(processes[0].returncode, 130)
+    self.assertEqual(ps_stderr.strip().splitlines()[-1],
+                     TOOL + ': error: interrupted')
+
+  def testAsynchronous(self):
+    self.train_on_cluster()
+
+  def testSynchronous(self):
+    self.train_on_cluster('--sync_replicas')
