@@ -22,9 +22,11 @@ The modules, by role:
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
+  training         training (slim's train op and loop), deployment (clones,
+                   replicas, a TensorFlow cluster)
   tools            classify, export, to_keras, to_onnx, convert_images,
-                   eval_image_classifier (each `python -m nets.<tool>`;
-                   benchmark.py at the top)
+                   eval_image_classifier, train_image_classifier (each
+                   `python -m nets.<tool>`; benchmark.py at the top)
   plumbing         cli (the tool contract: flags, one-line errors, --help),
                    outputs (writing: never over the user's files, never
                    half-written)

@@ -175,10 +175,7 @@ class FineTuningScriptTest(tf.test.TestCase):
                     if value.WhichOneof('value') == 'simple_value'}
 
   def _trained(self):
-    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(
-        self.train_dir))
-    return {name: reader.get_tensor(name)
-            for name in reader.get_variable_to_shape_map()}
+    return testing.read_checkpoint(tf.train.latest_checkpoint(self.train_dir))
 
   def testTrainsFromTheCheckpointWithinTheClippedSteps(self):
     self.assertTrue(np.isfinite(self.final_loss))

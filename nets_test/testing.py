@@ -199,6 +199,13 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
   return values
 
 
+def read_checkpoint(path):
+  """{tensor name: np.ndarray} of everything a checkpoint holds."""
+  reader = tf.train.load_checkpoint(path)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()}
+
+
 def restored_outputs(checkpoint_path, images, num_classes=1001,
                      end_points=('Predictions',)):
   """[logits, *end_points] of the slim graph restored with a plain Saver.

@@ -84,12 +84,6 @@ def train_args(train_dir, dataset_dir, checkpoint, *extra):
           '--num_preprocessing_threads=2'] + list(extra)
 
 
-def read_checkpoint(path):
-  reader = tf.train.load_checkpoint(path)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()}
-
-
 class FineTuneTest(tf.test.TestCase):
   """One fine-tuning run (frozen BatchNorm, EMA), resumed once."""
 
@@ -110,7 +104,7 @@ class FineTuneTest(tf.test.TestCase):
                       '--moving_average_decay=%g' % EMA_DECAY)
     cls.first = testing.run_tool(TOOL, *args,
                                  '--max_number_of_steps=%d' % STEPS)
-    cls.saved = read_checkpoint(
+    cls.saved = testing.read_checkpoint(
         os.path.join(cls.train_dir, 'model.ckpt-%d' % STEPS))
     cls.second = testing.run_tool(
         TOOL, *args, '--max_number_of_steps=%d' % RESUMED_STEPS)
@@ -189,7 +183,7 @@ class FineTuneTest(tf.test.TestCase):
     latest = tf.train.latest_checkpoint(self.train_dir)
     self.assertEqual(os.path.basename(latest),
                      'model.ckpt-%d' % RESUMED_STEPS)
-    self.assertEqual(int(read_checkpoint(latest)['global_step']),
+    self.assertEqual(int(testing.read_checkpoint(latest)['global_step']),
                      RESUMED_STEPS)
 
   def testSummaries(self):
@@ -318,7 +312,7 @@ class ClusterTest(tf.test.TestCase):
     self.assertIn('Stopped at global step 2: ' + latest, chief_stdout)
     self.assertNotIn('Stopped at', outputs[0][0])  # Only the chief saves.
     self.assertEqual(tf.train.latest_checkpoint(train_dir), latest)
-    self.assertEqual(int(read_checkpoint(latest)['global_step']), 2)
+    self.assertEqual(int(testing.read_checkpoint(latest)['global_step']), 2)
     self.assertEqual(processes[0].returncode, 130)
     self.assertEqual(ps_stderr.strip().splitlines()[-1],
                      TOOL + ': error: interrupted')

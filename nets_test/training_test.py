@@ -28,12 +28,6 @@ def conv_3x3_stride_2(images, kernel):
   return out
 
 
-def read_checkpoint(path):
-  reader = tf.train.load_checkpoint(path)
-  return {name: reader.get_tensor(name)
-          for name in reader.get_variable_to_shape_map()}
-
-
 class SlimBatchNormTest(tf.test.TestCase):
   """One step of slim's default BatchNorm (training mode everywhere)."""
 
@@ -58,7 +52,7 @@ class SlimBatchNormTest(tf.test.TestCase):
       init_fn = training.fine_tune_init_fn(config, built, out=io.StringIO())
       cls.result = training.run(built, cls.train_dir, config,
                                 init_fn=init_fn, out=io.StringIO())
-    cls.saved = read_checkpoint(cls.result.checkpoint)
+    cls.saved = testing.read_checkpoint(cls.result.checkpoint)
 
   def testOneStepToItsCheckpoint(self):
     self.assertEqual(self.result.global_step, 1)
