@@ -38,6 +38,7 @@ import dataclasses
 import functools
 import re
 import sys
+import threading
 import time
 
 import tensorflow.compat.v1 as tf
@@ -621,6 +622,39 @@ class _StopAtStepHook(tf.train.StopAtStepHook):
       coord.request_stop()
 
 
+_QUEUE_RUNNER_THREAD = 'QueueRunnerThread-'  # tf.train.QueueRunner's names.
+
+
+@contextlib.contextmanager
+def _queue_runners_end_quietly():
+  """Yields an Event to set once training is over; then queue runners end quietly.
+
+  SyncReplicasOptimizer's chief queue runner can still be inside a
+  session.run when the monitored session closes; its thread then fails on
+  the closed session and Python prints a traceback, often cut short by the
+  process's exit. Once the training is over that failure means nothing, so
+  it is dropped, and the threads are joined so that nothing prints later.
+  Errors before the Event is set print as usual.
+  """
+  default = threading.excepthook
+  over = threading.Event()
+
+  def hook(args):
+    if not (over.is_set() and args.thread is not None and
+            args.thread.name.startswith(_QUEUE_RUNNER_THREAD)):
+      default(args)
+
+  threading.excepthook = hook
+  try:
+    yield over
+  finally:
+    if over.is_set():
+      for thread in threading.enumerate():
+        if thread.name.startswith(_QUEUE_RUNNER_THREAD):
+          thread.join(timeout=10)
+    threading.excepthook = default
+
+
 def _say(out, line):
   print(line, file=out or sys.stdout, flush=True)
 
@@ -651,7 +685,8 @@ def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
   scaffold = tf.train.Scaffold(init_fn=init_fn)
   losses, interrupted = [], False
   every = config.log_every_n_steps
-  with tf.train.MonitoredTrainingSession(
+  with _queue_runners_end_quietly() as over, \
+       tf.train.MonitoredTrainingSession(
       master=deployment.master, is_chief=chief,
       checkpoint_dir=train_dir if chief else None, scaffold=scaffold,
       hooks=hooks, save_checkpoint_secs=config.save_interval_secs,
@@ -675,6 +710,7 @@ def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
              'images/s)' % (step, loss, per_step,
                             training.images_per_step / per_step))
         logged_time, logged_step, runs = now, step, 0
+    over.set()
   checkpoint = latest_checkpoint(train_dir) if chief else None
   return Result(int(step), checkpoint, interrupted, None, losses)
 
