@@ -333,13 +333,7 @@ class CheckpointsTest(tf.test.TestCase):
 
   def testTruncatedV2DataFailsAtRestoreAndVerify(self):
     prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
-    os.makedirs(os.path.dirname(prefix))
-    shutil.copy(self.v2_path + '.index', prefix + '.index')
-    data_name = '.data-00000-of-00001'
-    with open(self.v2_path + data_name, 'rb') as f:
-      data = f.read()
-    with open(prefix + data_name, 'wb') as f:
-      f.write(data[:len(data) // 2])
+    testing.write_truncated_copy(self.v2_path, prefix)
     with self.assertRaisesRegex(checkpoints.CheckpointReadError,
                                 'truncated or corrupt'):
       checkpoints.verify_checkpoint(prefix)

@@ -8,7 +8,6 @@ Small inputs (75..107 pixels, batch 1-2) keep it fast; nothing here times.
 import collections
 import os
 import re
-import shutil
 from unittest import mock
 
 import numpy as np
@@ -211,13 +210,7 @@ class OptimizedModelTest(tf.test.TestCase):
 
   def testTruncatedDataIsOneCheckpointErrorAlsoWhenReadLazily(self):
     prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
-    os.makedirs(os.path.dirname(prefix))
-    shutil.copy(self.checkpoint + '.index', prefix + '.index')
-    data = '.data-00000-of-00001'
-    with open(self.checkpoint + data, 'rb') as f:
-      content = f.read()
-    with open(prefix + data, 'wb') as f:
-      f.write(content[:len(content) // 2])
+    testing.write_truncated_copy(self.checkpoint, prefix)
     with self.assertRaisesRegex(checkpoints.CheckpointReadError,
                                 r'^Cannot read checkpoint %s: InceptionV3/\S+ '
                                 r'is truncated or corrupt' % re.escape(prefix)):

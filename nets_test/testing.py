@@ -5,6 +5,7 @@ interpreter, `warm_tools`, unless the test is about the start-up)."""
 
 import atexit
 import os
+import shutil
 import subprocess
 import sys
 
@@ -197,6 +198,17 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
       os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
       saver.save(sess, path, write_meta_graph=False)
   return values
+
+
+def write_truncated_copy(source, prefix):
+  """Copies V2 checkpoint `source` to `prefix` with its data cut in half."""
+  os.makedirs(os.path.dirname(prefix))
+  shutil.copy(source + '.index', prefix + '.index')
+  data = '.data-00000-of-00001'
+  with open(source + data, 'rb') as f:
+    content = f.read()
+  with open(prefix + data, 'wb') as f:
+    f.write(content[:len(content) // 2])
 
 
 def read_checkpoint(path):
