@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 from unittest import mock
 
 import numpy as np
@@ -1078,7 +1077,7 @@ outputs.reserve = _reserve_nothing_then_fill
 """
 
 
-@unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+@testing.needs_tmpfs
 class FullDiskTest(tf.test.TestCase):
   """A real full disk (a small tmpfs): one line, nothing left, no traceback."""
 

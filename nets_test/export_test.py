@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import unittest
 from unittest import mock
 
 import numpy as np
@@ -254,7 +253,7 @@ class ExportTest(tf.test.TestCase):
     self.assertFalse(os.path.exists(stale))
     self.assertCountEqual(os.listdir(out_dir), ['saved_model.pb', 'variables'])
 
-  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  @testing.needs_tmpfs
   def testCliFullDiskAndReadOnlyFolderAreOneLine(self):
     mount = os.path.join(self.get_temp_dir(), 'small_disk')
     os.makedirs(mount)

@@ -136,7 +136,7 @@ class OutputsTest(unittest.TestCase):
     self.assertEqual(sorted(os.listdir(self.dir)), ['out.json'])
 
 
-@unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+@testing.needs_tmpfs
 class FullAndReadOnlyDiskTest(unittest.TestCase):
   """Real ENOSPC and EROFS from a tmpfs mounted for the test."""
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unittest
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -92,35 +93,55 @@ def run_tool(tool, *args, **kwargs):
 def in_small_filesystem(directory, command, size='256k', read_only=False):
   """`command` (a list) run with a fresh tmpfs of `size` mounted on `directory`.
 
-  The mount lives in a user and mount namespace of its own (unshare -rm), so
-  it needs no privileges and vanishes with the command: a full disk or a
-  read-only folder on demand. See `can_mount_tmpfs`.
+  The mount lives in a mount namespace of its own (`unshare -m`; as a user
+  who is not root, in a user namespace too, `unshare -rm`), so it vanishes
+  with the command: a full disk or a read-only folder on demand. See
+  `tmpfs_problem`.
   """
   options = 'ro' if read_only else 'size=%s' % size
   script = 'mount -t tmpfs -o %s tmpfs "$0" && exec "$@"' % options
-  return ['unshare', '-rm', 'sh', '-c', script, directory] + list(command)
+  unshare = ['unshare', '-m'] if os.geteuid() == 0 else ['unshare', '-rm']
+  return unshare + ['sh', '-c', script, directory] + list(command)
 
 
-_CAN_MOUNT = []
+_TMPFS_PROBE = []
+
+
+def tmpfs_problem():
+  """None if `in_small_filesystem` works here, else why not (probed once)."""
+  if not _TMPFS_PROBE:
+    probe = os.path.join('/tmp', 'nets-tmpfs-probe-%d' % os.getpid())
+    os.makedirs(probe, exist_ok=True)
+    command = in_small_filesystem(probe, ['true'])
+    try:
+      result = subprocess.run(command, capture_output=True, text=True,
+                              timeout=60)
+      problem = None if result.returncode == 0 else (
+          '%s exited %d: %s' % (' '.join(command[:2]), result.returncode,
+                                result.stderr.strip()[-300:]))
+    except (OSError, subprocess.SubprocessError) as e:
+      problem = '%s: %s' % (' '.join(command[:2]), e)
+    finally:
+      os.rmdir(probe)
+    _TMPFS_PROBE.append(problem)
+  return _TMPFS_PROBE[0]
 
 
 def can_mount_tmpfs():
   """Whether `in_small_filesystem` works on this machine (checked once)."""
-  if not _CAN_MOUNT:
-    probe = os.path.join('/tmp', 'nets-tmpfs-probe-%d' % os.getpid())
-    os.makedirs(probe, exist_ok=True)
-    try:
-      result = subprocess.run(in_small_filesystem(probe, ['true']),
-                              capture_output=True, timeout=60)
-      _CAN_MOUNT.append(result.returncode == 0)
-    except (OSError, subprocess.SubprocessError):
-      _CAN_MOUNT.append(False)
-    finally:
-      os.rmdir(probe)
-  return _CAN_MOUNT[0]
+  return tmpfs_problem() is None
 
 
-NO_TMPFS = 'needs unshare -rm and tmpfs (a full disk on demand)'
+def needs_tmpfs(test):
+  """Skips `test` (a method or class), saying why, where no tmpfs can be mounted."""
+  problem = tmpfs_problem()
+  return unittest.skipIf(
+      problem is not None,
+      'needs a tmpfs mounted in a mount namespace (a full disk on demand): '
+      '%s' % problem)(test)
+
+
+NO_TMPFS = 'needs unshare and tmpfs (a full disk on demand)'
 
 
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):

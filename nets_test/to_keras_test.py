@@ -8,7 +8,6 @@ nets.to_keras. Images are random in [-1, 1], the input range of both networks.
 import os
 import re
 import sys
-import unittest
 from unittest import mock
 
 import numpy as np
@@ -281,7 +280,7 @@ class ToKerasOtherHeadsTest(tf.test.TestCase):
     self.assertIn('has 10 classes', stderr[0])
 
 
-  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  @testing.needs_tmpfs
   def testFullDiskAndReadOnlyFolderAreOneLineAndLeaveNothing(self):
     mount = os.path.join(self.get_temp_dir(), 'small_disk')
     os.makedirs(mount)

@@ -312,7 +312,7 @@ class ToOnnxTest(tf.test.TestCase):
         'has 1 NaN and 2 infinite values (of %d)' % (name, value.size)])
     self.assertFalse(os.path.exists(output))
 
-  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  @testing.needs_tmpfs
   def testReadOnlyFolderBeforeAnythingElse(self):
     # The checkpoint does not exist: the folder is checked first.
     mount = tempfile.mkdtemp(dir=self.get_temp_dir())
@@ -324,7 +324,7 @@ class ToOnnxTest(tf.test.TestCase):
     self.assertEqual(stderr, ['nets.to_onnx: error: cannot write the file in '
                               '%s: read-only file system' % mount])
 
-  @unittest.skipUnless(testing.can_mount_tmpfs(), testing.NO_TMPFS)
+  @testing.needs_tmpfs
   def testFullDisk(self):
     mount = tempfile.mkdtemp(dir=self.get_temp_dir())
     output = os.path.join(mount, 'model.onnx')
