@@ -153,11 +153,15 @@ def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
 
 def random_values(variables, seed=0):
   """Non-trivial values for `variables`: N(0, 0.05) weights/betas/means, variances in [0.5, 1.5]."""
+  return _random_values([(v.op.name, v.shape.as_list()) for v in variables],
+                        seed)
+
+
+def _random_values(names_and_shapes, seed):
+  """random_values for (name, shape) pairs, in their order."""
   rng = np.random.RandomState(seed)
   values = {}
-  for var in variables:
-    shape = var.shape.as_list()
-    name = var.op.name
+  for name, shape in names_and_shapes:
     if name.endswith('moving_variance'):
       values[name] = rng.uniform(0.5, 1.5, shape).astype(np.float32)
     elif name.endswith('gamma'):
@@ -176,6 +180,52 @@ def assign(sess, variables, values):
   variables = list(variables)
   sess.run([v.initializer for v in variables],
            {v.initializer.inputs[1]: values[v.op.name] for v in variables})
+
+
+_MODEL_VARIABLES = {}
+
+
+def model_variables(num_classes=1001, image_size=299):
+  """[(name, shape)] of the classifier's variables, in creation order.
+
+  Built once per test process and size: building the full network costs
+  more than writing its checkpoint.
+  """
+  key = (num_classes, image_size)
+  if key not in _MODEL_VARIABLES:
+    with tf.Graph().as_default():
+      images = tf.placeholder(tf.float32, [1, image_size, image_size, 3])
+      build_classifier(images, num_classes=num_classes)
+      _MODEL_VARIABLES[key] = [(v.op.name, v.shape.as_list())
+                               for v in tf.global_variables()]
+  return _MODEL_VARIABLES[key]
+
+
+def save_tensors(path, values, version='V2'):
+  """Writes {name: array} as a checkpoint at `path`, as tf.train.Saver does.
+
+  The same files (V1: one file; V2: `.index` + `.data-*`) and the directory's
+  `checkpoint` state file, from the save op a Saver builds, without building
+  the variables first.
+  """
+  names = list(values)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with tf.Graph().as_default():
+    feeds = [tf.placeholder(tf.as_dtype(np.asarray(values[n]).dtype))
+             for n in names]
+    slices = [''] * len(names)
+    if version == 'V1':
+      save = tf.raw_ops.SaveSlices(filename=path, tensor_names=names,
+                                   shapes_and_slices=slices, data=feeds)
+    elif version == 'V2':
+      save = tf.raw_ops.SaveV2(prefix=path, tensor_names=names,
+                               shape_and_slices=slices, tensors=feeds)
+    else:
+      raise ValueError('version must be V1 or V2, got %r' % (version,))
+    with tf.Session() as sess:
+      sess.run(save, {f: values[n] for f, n in zip(feeds, names)})
+  tf.train.update_checkpoint_state(os.path.dirname(os.path.abspath(path)),
+                                   path)
 
 
 def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
@@ -197,27 +247,10 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
   Returns:
     {variable name: np.ndarray} of everything written.
   """
-  with tf.Graph().as_default():
-    images = tf.placeholder(tf.float32, [1, image_size, image_size, 3])
-    build_classifier(images, num_classes=num_classes)
-    model_vars = tf.global_variables()
-    values = random_values(model_vars, seed)
-    values.update(overrides or {})
-    for name, value in (extra_variables or {}).items():
-      tf.Variable(value, name=name)
-    all_vars = tf.global_variables()
-    values.update(extra_variables or {})
-    saver = tf.train.Saver(
-        var_list={v.op.name: v for v in all_vars},
-        write_version=getattr(tf.train.SaverDef, version))
-    with tf.Session() as sess:
-      # One run feeding every initial value: per-variable `load` calls build
-      # one executor each and take ~13 s for the full network.
-      sess.run([var.initializer for var in all_vars],
-               {var.initializer.inputs[1]: values[var.op.name]
-                for var in all_vars})
-      os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-      saver.save(sess, path, write_meta_graph=False)
+  values = _random_values(model_variables(num_classes, image_size), seed)
+  values.update(overrides or {})
+  values.update(extra_variables or {})
+  save_tensors(path, values, version)
   return values
 
 
