@@ -15,14 +15,6 @@ HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
 EMA = '/ExponentialMovingAverage'
 
 
-def model_variable_values(num_classes, seed):
-  """{name: value} for the model variables of a 299 model (for EMA shadows)."""
-  with tf.Graph().as_default():
-    testing.build_classifier(
-        tf.placeholder(tf.float32, [1, 299, 299, 3]), num_classes=num_classes)
-    return testing.random_values(slim.get_model_variables(), seed)
-
-
 class CheckpointsTest(tf.test.TestCase):
 
   @classmethod
@@ -30,7 +22,7 @@ class CheckpointsTest(tf.test.TestCase):
     super().setUpClass()
     cls.dir = os.path.join(tf.test.get_temp_dir(), 'checkpoints_test')
     shadows = {name + EMA: value for name, value in
-               model_variable_values(1001, seed=7).items()}
+               testing.random_model_values(1001, seed=7).items()}
     cls.global_step = np.int64(1234)
     # Released-like: V1 file, 1001 classes, plus global_step and EMA shadows.
     cls.v1_path = os.path.join(cls.dir, 'v1', 'inception_v3.ckpt')

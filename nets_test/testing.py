@@ -201,6 +201,11 @@ def model_variables(num_classes=1001, image_size=299):
   return _MODEL_VARIABLES[key]
 
 
+def random_model_values(num_classes=1001, image_size=299, seed=0):
+  """random_values of the classifier's variables, without building it again."""
+  return _random_values(model_variables(num_classes, image_size), seed)
+
+
 def save_tensors(path, values, version='V2'):
   """Writes {name: array} as a checkpoint at `path`, as tf.train.Saver does.
 
@@ -247,7 +252,7 @@ def write_checkpoint(path, num_classes=1001, image_size=299, version='V2',
   Returns:
     {variable name: np.ndarray} of everything written.
   """
-  values = _random_values(model_variables(num_classes, image_size), seed)
+  values = random_model_values(num_classes, image_size, seed)
   values.update(overrides or {})
   values.update(extra_variables or {})
   save_tensors(path, values, version)
