@@ -2,22 +2,34 @@
 
 import glob
 import os
+import tempfile
 import textwrap
 import unittest
 
 from nets_test import testing
 
 
+def _script_process(script, log_level=None):
+  """`python script.py` (a fork of the warm interpreter unless log_level)."""
+  with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+    f.write(script)
+  try:
+    env = None
+    if log_level is not None:  # Read at start-up: a new interpreter.
+      env = testing.user_env(TF_CPP_MIN_LOG_LEVEL=log_level)
+    return testing.tool_process(f.name, env=env)
+  finally:
+    os.remove(f.name)
+
+
 def _run(body, log_level=None):
-  env = testing.user_env()
-  if log_level is not None:
-    env['TF_CPP_MIN_LOG_LEVEL'] = log_level
   script = 'import os, sys\nfrom nets import cli\n' + textwrap.dedent(body)
-  proc = testing.run_python(['-c', script], env=env)
+  proc = _script_process(script, log_level)
   return proc.returncode, proc.stderr
 
 
 class QuietStartUpTest(unittest.TestCase):
+  """nets.cli's functions in a script (run like the tools, in a warm fork)."""
 
   def testNoiseBeforeReleaseIsDropped(self):
     rc, stderr = _run("""
@@ -109,7 +121,7 @@ class QuietStartUpTest(unittest.TestCase):
         sys.argv[1:] = ['--help']
         cli.run(lambda argv: 0, define)
         """)
-    proc = testing.run_python(['-c', script])
+    proc = _script_process(script)
     self.assertEqual((proc.returncode, proc.stderr), (0, ''))
     for flag in ('--checkpoint_path', '--[no]overwrite', '--count'):
       self.assertIn(flag, proc.stdout)
