@@ -40,6 +40,22 @@ class CheckpointsTest(tf.test.TestCase):
     shutil.rmtree(cls.dir, ignore_errors=True)
     super().tearDownClass()
 
+  _graphs = {}
+
+  def model_graph(self, num_classes, size=299):
+    """A graph holding the model (under the arg scope), built once per class.
+
+    The tests on it only read its variables and add restore ops, so they can
+    share it; a build costs more than most of these tests.
+    """
+    key = (num_classes, size)
+    if key not in self._graphs:
+      graph = tf.Graph()
+      with graph.as_default():
+        self.build(num_classes, size)
+      self._graphs[key] = graph
+    return self._graphs[key]
+
   def build(self, num_classes, size=299, arg_scope=True, **kwargs):
     """Builds the model in the current default graph."""
     images = tf.placeholder(tf.float32, [1, size, size, 3])
@@ -104,8 +120,7 @@ class CheckpointsTest(tf.test.TestCase):
   # --- Clean restores ------------------------------------------------------------
 
   def testRestoreV11001ClassesWithExtraKeys(self):
-    with tf.Graph().as_default():
-      self.build(1001)
+    with self.model_graph(1001).as_default():
       fn = checkpoints.restore_fn(os.path.dirname(self.v1_path))
       self.assertEqual(fn.checkpoint_path, self.v1_path)
       self.assertEqual(len(fn.var_map), 388)
@@ -136,8 +151,7 @@ class CheckpointsTest(tf.test.TestCase):
   # --- Mismatches and their hints ------------------------------------------------
 
   def test1000ModelAgainst1001Checkpoint(self):
-    with tf.Graph().as_default():
-      self.build(1000)
+    with self.model_graph(1000).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(self.v1_path)
       # ignore_missing_vars does not hide shape mismatches.
@@ -165,8 +179,7 @@ class CheckpointsTest(tf.test.TestCase):
                   '[1, 1, 2048, 1000] vs [1, 1, 2048, 1001]', text)
 
   def test1001ModelAgainst1000Checkpoint(self):
-    with tf.Graph().as_default():
-      self.build(1001)
+    with self.model_graph(1001).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(self.v2_path)
     text = str(cm.exception)
@@ -175,8 +188,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertNotIn('background', text)
 
   def testAuxHeadBuiltFor224(self):
-    with tf.Graph().as_default():
-      self.build(1001, size=224)
+    with self.model_graph(1001, size=224).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(self.v1_path)
     error = cm.exception
@@ -194,8 +206,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertIn('create_aux_logits=False', summary)
 
   def testAuxHead224Workarounds(self):
-    with tf.Graph().as_default():
-      self.build(1001, size=224)
+    with self.model_graph(1001, size=224).as_default():
       fn = checkpoints.restore_fn(self.v1_path, ignore_missing_vars=True)
       self.assertEqual(len(fn.var_map), 388 - 4)
       fn = checkpoints.restore_fn(self.v1_path,
@@ -245,8 +256,7 @@ class CheckpointsTest(tf.test.TestCase):
         checkpoints.restore_fn(self.v1_path)
 
   def testEverythingExcluded(self):
-    with tf.Graph().as_default():
-      self.build(1001)
+    with self.model_graph(1001).as_default():
       with self.assertRaisesRegex(ValueError, 'Nothing to restore'):
         checkpoints.restore_fn(self.v1_path, exclude_scopes='InceptionV3')
 
@@ -274,8 +284,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertNotAllClose(restored[aux], self.v1[aux])
 
   def testMovingAveragesRestoreTheShadows(self):
-    with tf.Graph().as_default():
-      self.build(1001)
+    with self.model_graph(1001).as_default():
       fn = checkpoints.restore_fn(self.v1_path, moving_average_decay=0.9999)
       restored = self.restore_and_read(fn)
     self.assertLen(restored, 388)
@@ -285,8 +294,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assertEqual(same_as_raw, [])
 
   def testMovingAveragesPartlyMissing(self):
-    with tf.Graph().as_default():
-      self.build(1001, size=224)
+    with self.model_graph(1001, size=224).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(self.v1_path, moving_average_decay=0.99)
     self.assertIn('InceptionV3/AuxLogits/Conv2d_2a_3x3/weights' + EMA,
@@ -295,8 +303,7 @@ class CheckpointsTest(tf.test.TestCase):
                   str(cm.exception))
 
   def testMovingAveragesAbsent(self):
-    with tf.Graph().as_default():
-      self.build(1000)
+    with self.model_graph(1000).as_default():
       with self.assertRaises(checkpoints.MovingAveragesNotFoundError) as cm:
         checkpoints.restore_fn(self.v2_path, moving_average_decay=0.9999)
       self.assertIsInstance(cm.exception, ValueError)
@@ -329,8 +336,7 @@ class CheckpointsTest(tf.test.TestCase):
     with self.assertRaisesRegex(checkpoints.CheckpointReadError,
                                 'truncated or corrupt'):
       checkpoints.verify_checkpoint(prefix)
-    with tf.Graph().as_default():
-      self.build(1000)
+    with self.model_graph(1000).as_default():
       fn = checkpoints.restore_fn(prefix)  # The index alone looks fine.
       with self.assertRaisesRegex(checkpoints.CheckpointReadError,
                                   'Cannot read checkpoint %s' % prefix):
