@@ -417,6 +417,40 @@ class CustomDatasetTest(tf.test.TestCase):
     with open(path, 'w') as f:
       f.write('0:a\nb\n')
     expect('Labels file %s: line 2 is not "label:name"' % path, bad_labels)
+    expect(r"dataset_dir must be the path of the dataset's folder \(a str or "
+           r'os.PathLike of one\), got 123', 123)
+
+  def testMetadataIsReadOnlyInsideTheDatasetFolder(self):
+    escaping = self.copy('escaping')
+    path = os.path.join(escaping, 'metadata.json')
+    with open(path) as f:
+      metadata = json.load(f)
+    outside = '/etc/custom_%s_*' if os.sep == '/' else 'C:\\custom_%s_*'
+    for pattern, splits, problem in [
+        (outside, None, '"file_pattern" %r leads out of the dataset folder '
+         '(it must be relative, without "..")' % outside),
+        ('../../custom_%s_*.tfrecord', None, '"file_pattern" '
+         '\'../../custom_%s_*.tfrecord\' leads out of the dataset folder'),
+        ('sub/../../custom_%s_*', None, 'leads out of the dataset folder'),
+        ('custom_%s_*.tfrecord', {'train': 1, '../../x': 1},
+         '"file_pattern" with split \'../../x\' leads out of the dataset '
+         'folder'),
+        ('%s/custom_*.tfrecord', {'train': 1, '..': 1},
+         "with split '..' leads out")]:
+      with open(path, 'w') as f:
+        json.dump(dict(metadata, file_pattern=pattern,
+                       splits_to_sizes=splits or
+                       metadata['splits_to_sizes']), f)
+      with self.assertRaises(ValueError) as caught:
+        custom.get_split('train', escaping)
+      self.assertStartsWith(str(caught.exception), 'metadata file %s is '
+                            'malformed: ' % path)
+      self.assertIn(problem, str(caught.exception))
+    # Inside is fine, in a subfolder too.
+    with open(path, 'w') as f:
+      json.dump(dict(metadata, file_pattern='sub/./custom_%s_*'), f)
+    self.assertEqual(custom.get_split('train', escaping).data_sources,
+                     os.path.join(escaping, 'sub/./custom_train_*'))
 
 
 class CliTest(tf.test.TestCase):
