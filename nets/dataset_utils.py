@@ -98,7 +98,22 @@ def check_dataset_dir(dataset_dir):
   if not isinstance(dataset_dir, str):
     raise ValueError('dataset_dir must be the path of the dataset\'s folder '
                      '(a str or os.PathLike of one), got %r' % (dataset_dir,))
+  check_utf8_name(dataset_dir)
   return dataset_dir
+
+
+def check_utf8_name(path):
+  """Raises ValueError naming `path` (bytes escaped: '\\xff') unless UTF-8.
+
+  Python gives undecodable bytes of file names as lone surrogates;
+  TensorFlow's file functions take only UTF-8 and fail without the name.
+  """
+  try:
+    path.encode('utf-8')
+  except UnicodeEncodeError:
+    raise ValueError('the name of %s is not UTF-8, which TensorFlow cannot '
+                     'open; rename it' % os.fsencode(path).decode(
+                         'utf-8', 'backslashreplace')) from None
 
 
 def split_data_sources(split_name, dataset_dir, file_pattern, default_pattern,

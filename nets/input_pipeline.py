@@ -22,6 +22,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from nets import dataset_utils
 from nets import slim_compat
 
 slim_compat.apply()
@@ -54,7 +55,7 @@ class ImageFolder(object):
         names the first, its other bytes escaped).
     """
     if isinstance(image_dir, str):
-      _check_utf8(image_dir)
+      dataset_utils.check_utf8_name(image_dir)
     if not image_dir or not tf.io.gfile.isdir(image_dir):
       raise ValueError('image_dir %r is not a directory' % (image_dir,))
     self.image_dir = image_dir
@@ -80,19 +81,6 @@ class ImageFolder(object):
     self.num_samples = len(self.paths)
 
 
-def _shown_path(path):
-  """A path as text, bytes that are not UTF-8 escaped ('\\xff')."""
-  return os.fsencode(path).decode('utf-8', 'backslashreplace')
-
-
-def _check_utf8(path):
-  try:
-    path.encode('utf-8')
-  except UnicodeEncodeError:
-    raise ValueError('the name of %s is not UTF-8, which TensorFlow cannot '
-                     'open; rename it' % _shown_path(path)) from None
-
-
 def _listdir(folder):
   """tf.io.gfile.listdir, or ValueError naming an entry that is not UTF-8."""
   try:
@@ -103,9 +91,9 @@ def _listdir(folder):
     except OSError:
       names = []
     for name in sorted(names):
-      _check_utf8(os.path.join(folder, name))
+      dataset_utils.check_utf8_name(os.path.join(folder, name))
     raise ValueError('a name in %s is not UTF-8, which TensorFlow cannot '
-                     'open; rename it' % _shown_path(folder)) from None
+                     'open; rename it' % folder) from None
 
 
 def data_files(dataset):

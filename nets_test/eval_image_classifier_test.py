@@ -502,6 +502,8 @@ class CliTest(tf.test.TestCase):
          'line 2)' % twice),
         (('--image_dir=' + not_utf8,), 'the name of %s/class_01/caf\\xff.jpg '
          'is not UTF-8, which TensorFlow cannot open; rename it' % not_utf8),
+        (('--dataset_dir=' + self.dir + '/caf\udcff', '--dataset_name=custom'),
+         'the name of %s/caf\\xff is not UTF-8' % self.dir),
         (('--checkpoint_path=' + os.path.join(self.dir, 'none'), records,
           '--dataset_name=custom'), 'No checkpoint at %s' % os.path.join(
               self.dir, 'none')),
