@@ -122,10 +122,10 @@ def define_flags():
                       'Run the session against this TensorFlow server, e.g. '
                       'grpc://host:2222 (a tf.distribute.Server). Default: '
                       'in-process.')
-  flags.DEFINE_string('trace_file', None,
-                      'Write a Chrome trace (chrome://tracing, Perfetto) of '
-                      'one extra step, run after the timed ones, to this '
-                      'file.')
+  cli.define_path('trace_file', None,
+                  'Write a Chrome trace (chrome://tracing, Perfetto) of '
+                  'one extra step, run after the timed ones, to this '
+                  'file.')
   flags.DEFINE_bool('optimize', False,
                     'Time the optimized inference graph of nets.inference '
                     '(BatchNorm folded into the convolutions, constant '
@@ -153,11 +153,11 @@ def define_flags():
                        'the next one takes over (1: A B C A B C ...). More '
                        'keep its weights in the caches, as when it runs '
                        'alone; worth it for small batches.', lower_bound=1)
-  flags.DEFINE_string('onnx_model', None,
-                      'With --compare: the ONNX file onnxruntime and '
-                      'openvino run (input "input", output "logits"). '
-                      'Default: nets.to_onnx\'s conversion of the optimized '
-                      'graph, made in the run.')
+  cli.define_path('onnx_model', None,
+                  'With --compare: the ONNX file onnxruntime and '
+                  'openvino run (input "input", output "logits"). '
+                  'Default: nets.to_onnx\'s conversion of the optimized '
+                  'graph, made in the run.')
   flags.DEFINE_bool('compare_memory', True,
                     'With --compare: measure the peak memory of each '
                     'configuration in a short run of this script of its '

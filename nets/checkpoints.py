@@ -409,6 +409,16 @@ def mismatch_error(path, var_map, missing, mismatched, shapes):
   return CheckpointMismatchError(summary, details, missing, mismatched, hints)
 
 
+def _path_argument(checkpoint_path):
+  """checkpoint_path as a str; ValueError naming it for anything else."""
+  if isinstance(checkpoint_path, os.PathLike):
+    checkpoint_path = os.fspath(checkpoint_path)
+  if not isinstance(checkpoint_path, str):
+    raise ValueError('checkpoint_path must be a path (a str or os.PathLike '
+                     'of one), got %r' % (checkpoint_path,))
+  return checkpoint_path
+
+
 def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
                ignore_missing_vars=False, moving_average_decay=None):
   """Returns fn(session) that restores the model from a checkpoint.
@@ -438,8 +448,10 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
     CheckpointNotFoundError, CheckpointReadError: no readable checkpoint.
     MovingAveragesNotFoundError: moving_average_decay without EMA shadows.
     CheckpointMismatchError: variables missing or with other shapes.
-    ValueError: nothing to restore, or a bad moving_average_decay.
+    ValueError: nothing to restore, a checkpoint_path that is not a str
+      (or os.PathLike of one), or a bad moving_average_decay.
   """
+  checkpoint_path = _path_argument(checkpoint_path)
   resolved, reader = open_checkpoint(checkpoint_path)
   shapes = reader.get_variable_to_shape_map()
   dtypes = reader.get_variable_to_dtype_map()

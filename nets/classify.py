@@ -207,9 +207,9 @@ def _define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', required=['checkpoint_path'])
-  flags.DEFINE_string('labels_file', None,
-                      'Class names, one per line (1000 or 1001 lines); '
-                      'default: the ImageNet names for 1000 or 1001 classes.')
+  cli.define_path('labels_file', None,
+                  'Class names, one per line (1000 or 1001 lines); '
+                  'default: the ImageNet names for 1000 or 1001 classes.')
   flags.DEFINE_integer('top_k', 5, 'Classes printed per image.',
                        lower_bound=1)
   flags.DEFINE_boolean('optimize', False,

@@ -29,6 +29,7 @@ import atexit
 import contextlib
 import importlib
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -135,13 +136,21 @@ _TF_NOISE = ('Graph execution error', 'Detected at node', 'Node:',
              'Unsuccessful TensorSliceReader', 'File ', '[[', 'Instructions')
 
 
+# What tf.data puts before the reason of an error in a map function, and
+# what an assertion puts around its message.
+_TF_DATA_PREFIX = re.compile(r'^Error in user-defined function passed to .*? '
+                             r'transformation with iterator: [\w:]+: ')
+_ASSERTION = re.compile(r'^assertion failed: \[(.*)\]$')
+
+
 def reason(error):
   """The informative first line of an error (TensorFlow's included)."""
   message = getattr(error, 'message', None) or str(error)
   for line in message.splitlines():
     line = line.strip()
     if line and not line.startswith(_TF_NOISE):
-      return line
+      line = _TF_DATA_PREFIX.sub('', line)
+      return _ASSERTION.sub(r'\1', line)
   return message.strip().splitlines()[0] if message.strip() else repr(error)
 
 
@@ -173,6 +182,28 @@ def require(module, install):
 
 # --- Shared flags ---------------------------------------------------------------
 
+def define_path(name, default, help_text, **kwargs):
+  """flags.DEFINE_string for a file or folder, with `~` expanded.
+
+  The shell expands `~` only at the start of a word, so `--image_dir=~/x`
+  reaches the tool as it is; every path flag is defined here to mean what
+  the user meant.
+  """
+  from absl import flags  # pylint: disable=g-import-not-at-top
+
+  class PathParser(flags.ArgumentParser):
+
+    def parse(self, argument):
+      return (os.path.expanduser(argument) if isinstance(argument, str)
+              else argument)
+
+    def flag_type(self):
+      return 'string'
+
+  flags.DEFINE(PathParser(), name, default, help_text,
+               serializer=flags.ArgumentSerializer(), **kwargs)
+
+
 def define_shared_flags(*names, required=(), **defaults):
   """Defines the flags every tool spells the same way.
 
@@ -186,7 +217,7 @@ def define_shared_flags(*names, required=(), **defaults):
   from nets import inception_v3  # pylint: disable=g-import-not-at-top
   flags.disclaim_key_flags()  # They are the calling tool's: in its --help.
   definitions = {
-      'checkpoint_path': lambda default: flags.DEFINE_string(
+      'checkpoint_path': lambda default: define_path(
           'checkpoint_path', default,
           'Slim Inception V3 checkpoint: a V1 file, a V2 prefix, or a '
           'directory (its latest checkpoint).'),

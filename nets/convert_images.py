@@ -207,16 +207,19 @@ def convert(image_dir, output_dir, validation_fraction=0.1,
 
   Raises:
     ValueError: bad arguments, an image_dir without class subfolders or
-      images, a class name with a line break, no image that decodes.
+      images, a name that is not UTF-8, a class name with a line break
+      (any that str.splitlines honours: `dataset_utils.LINE_BREAKS`), no
+      image that decodes.
     outputs.OutputError: output_dir exists (without overwrite) or cannot
       be written.
   """
   _check_arguments(image_dir, output_dir, validation_fraction, num_shards)
   folder = input_pipeline.ImageFolder(image_dir)
   for name in folder.class_names:
-    if '\n' in name or '\r' in name:
+    if dataset_utils.has_line_break(name):
       raise ValueError('class folder %r has a line break in its name, which '
-                       'labels.txt cannot hold' % name)
+                       'labels.txt cannot hold; rename it' %
+                       os.path.join(image_dir, name))
   splits = split_images(folder, validation_fraction, seed)
   total = folder.num_samples
   written = dict.fromkeys(SPLITS, 0)
@@ -282,13 +285,13 @@ def main(argv):
 
 def define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('image_dir', None,
-                      'The folder of class subfolders '
-                      '(image_dir/<class>/<image>); labels in sorted folder '
-                      'order.')
-  flags.DEFINE_string('output_dir', None,
-                      'The folder to write: TFRecord shards, labels.txt, '
-                      'metadata.json (the "custom" dataset).')
+  cli.define_path('image_dir', None,
+                  'The folder of class subfolders '
+                  '(image_dir/<class>/<image>); labels in sorted folder '
+                  'order.')
+  cli.define_path('output_dir', None,
+                  'The folder to write: TFRecord shards, labels.txt, '
+                  'metadata.json (the "custom" dataset).')
   flags.DEFINE_float('validation_fraction', 0.1,
                      "Each class's share of images in the validation split.",
                      lower_bound=0.0, upper_bound=1.0)

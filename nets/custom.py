@@ -73,12 +73,14 @@ def read_metadata(dataset_dir):
 
   Raises:
     ValueError: no dataset_dir, or the file is missing, not JSON, or lacks
-      one of those keys with a value of the right kind (the message names
-      the file and what is wrong).
+      one of those keys with a value of the right kind, or its file_pattern
+      leads out of dataset_dir (absolute, or with a '..'); the message names
+      the file and what is wrong.
   """
   if not dataset_dir:
     raise ValueError('dataset_dir must name the folder nets.convert_images '
                      'wrote, got %r' % (dataset_dir,))
+  dataset_dir = dataset_utils.check_dataset_dir(dataset_dir)
   path = os.path.join(dataset_dir, METADATA_FILENAME)
   if not tf.io.gfile.exists(path):
     raise ValueError('the custom dataset in %s has no metadata file %s '
@@ -96,6 +98,9 @@ def read_metadata(dataset_dir):
     problem = 'it is not a JSON object'
   elif not isinstance(metadata.get('file_pattern'), str):
     problem = '"file_pattern" must be a string'
+  elif not _stays_inside(metadata['file_pattern']):
+    problem = ('"file_pattern" %r leads out of the dataset folder (it must '
+               'be relative, without "..")' % metadata['file_pattern'])
   elif not _is_count(metadata.get('num_classes'), 1):
     problem = '"num_classes" must be an integer >= 1'
   else:
@@ -104,9 +109,34 @@ def read_metadata(dataset_dir):
             all(_is_count(n, 0) for n in sizes.values())):
       problem = ('"splits_to_sizes" must map each split name to its number '
                  'of images (an integer >= 0)')
+    else:
+      outside = [name for name in sizes
+                 if not _stays_inside(_split_pattern(metadata, name))]
+      if outside:
+        problem = ('"file_pattern" with split %r leads out of the dataset '
+                   'folder' % outside[0])
   if problem:
     raise ValueError('metadata file %s is malformed: %s' % (path, problem))
   return metadata
+
+
+def _split_pattern(metadata, split_name):
+  """metadata's file_pattern for split_name ('' when it has no single %s)."""
+  try:
+    return metadata['file_pattern'] % split_name
+  except TypeError:  # split_data_sources explains it.
+    return ''
+
+
+def _stays_inside(file_pattern):
+  """Whether the pattern names files inside the dataset folder only.
+
+  A metadata.json is data, maybe from someone else: it must not point
+  reads at /etc or ../../elsewhere.
+  """
+  parts = file_pattern.replace(os.sep, '/').split('/')
+  return not os.path.isabs(file_pattern) and '..' not in parts and (
+      os.altsep is None or not file_pattern.startswith(os.altsep))
 
 
 def read_labels(dataset_dir, num_classes):

@@ -12,6 +12,8 @@ read as it is, instead of TFRecords.
 
 from absl import flags
 
+from nets import cli
+
 FLAGS = flags.FLAGS
 
 
@@ -24,12 +26,12 @@ def define_flags(split):
                     sorted(dataset_factory.datasets_map),
                     'The slim dataset in --dataset_dir.')
   flags.DEFINE_string('dataset_split_name', split, 'Its split.')
-  flags.DEFINE_string('dataset_dir', None,
-                      'The folder of the dataset\'s TFRecord files.')
-  flags.DEFINE_string('image_dir', None,
-                      'Instead of --dataset_dir: a folder of class subfolders '
-                      '(image_dir/<class>/<image>), labels in sorted folder '
-                      'order.')
+  cli.define_path('dataset_dir', None,
+                  'The folder of the dataset\'s TFRecord files.')
+  cli.define_path('image_dir', None,
+                  'Instead of --dataset_dir: a folder of class subfolders '
+                  '(image_dir/<class>/<image>), labels in sorted folder '
+                  'order.')
   flags.DEFINE_integer('labels_offset', 0,
                        'Subtracted from every label: the model has the '
                        "dataset's classes minus this (1 for a 1000-class "

@@ -6,7 +6,9 @@ unchanged after `from datasets import dataset_utils` becomes
 `from nets import dataset_utils`. Labels files are slim's: one `label:name`
 line per class, e.g. `0:daisy`, in `dataset_dir/labels.txt`, read and
 written through `tf.io.gfile` (so local or any file system TensorFlow
-opens, as slim's). Downloads use urllib into a local directory.
+opens, as slim's). Downloads use urllib into a local directory, under a temporary name that
+becomes the file's only once it is whole (`nets.outputs`): a download cut
+short leaves nothing a later call would take for the file.
 """
 
 import os
@@ -19,9 +21,14 @@ import zipfile
 
 import tensorflow.compat.v1 as tf
 
+from nets import outputs
+
 LABELS_FILENAME = 'labels.txt'
 
 _LABEL_LINE = re.compile(r'^\s*([-+]?\d+)\s*:(.*)$')
+# What str.splitlines ends a line at (and so read_label_file): a class name
+# holding one of them cannot be written to a labels file.
+LINE_BREAKS = '\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029'
 
 
 def int64_feature(values):
@@ -76,6 +83,39 @@ def image_to_tfexample(image_data, image_format, height, width, class_id):
   }))
 
 
+def has_line_break(name):
+  """True if `name` holds a character that ends a line (see LINE_BREAKS)."""
+  return any(c in LINE_BREAKS for c in name)
+
+
+def check_dataset_dir(dataset_dir):
+  """dataset_dir as a str; ValueError naming it unless it is a path.
+
+  '' (the current folder) is a path: slim's export script passes it.
+  """
+  if isinstance(dataset_dir, os.PathLike):
+    dataset_dir = os.fspath(dataset_dir)
+  if not isinstance(dataset_dir, str):
+    raise ValueError('dataset_dir must be the path of the dataset\'s folder '
+                     '(a str or os.PathLike of one), got %r' % (dataset_dir,))
+  check_utf8_name(dataset_dir)
+  return dataset_dir
+
+
+def check_utf8_name(path):
+  """Raises ValueError naming `path` (bytes escaped: '\\xff') unless UTF-8.
+
+  Python gives undecodable bytes of file names as lone surrogates;
+  TensorFlow's file functions take only UTF-8 and fail without the name.
+  """
+  try:
+    path.encode('utf-8')
+  except UnicodeEncodeError:
+    raise ValueError('the name of %s is not UTF-8, which TensorFlow cannot '
+                     'open; rename it' % os.fsencode(path).decode(
+                         'utf-8', 'backslashreplace')) from None
+
+
 def split_data_sources(split_name, dataset_dir, file_pattern, default_pattern,
                        splits_to_sizes):
   """dataset_dir/(file_pattern % split_name), after checking both arguments.
@@ -94,8 +134,10 @@ def split_data_sources(split_name, dataset_dir, file_pattern, default_pattern,
     The file pattern of the split's files.
 
   Raises:
-    ValueError: if split_name is not a split, or file_pattern has no '%s'.
+    ValueError: if split_name is not a split, dataset_dir is not a path, or
+      file_pattern has no '%s'.
   """
+  dataset_dir = check_dataset_dir(dataset_dir)
   if split_name not in splits_to_sizes:
     raise ValueError('split_name %r was not recognized; the splits are %s' % (
         split_name, ', '.join(repr(s) for s in splits_to_sizes)))
@@ -125,10 +167,14 @@ def download_url(url, dataset_dir):
     dataset_dir: an existing directory; the file keeps its name from `url`.
 
   Returns:
-    The path of the downloaded file.
+    The path of the downloaded file, there only once it is complete (a
+    download that fails or is cut short leaves no file and no partial one).
 
   Raises:
     ValueError: if `url` does not end in a file name.
+    urllib.error.URLError (an OSError): the download failed or was cut
+      short (ContentTooShortError).
+    outputs.OutputError: the file cannot be written (e.g. a full disk).
   """
   filename = _url_filename(url)
   filepath = os.path.join(dataset_dir, filename)
@@ -139,7 +185,8 @@ def download_url(url, dataset_dir):
       sys.stdout.write('\r>> Downloading %s %.1f%%' % (filename, percent))
       sys.stdout.flush()
 
-  filepath, _ = urllib.request.urlretrieve(url, filepath, _progress)
+  with outputs.staged(filepath, overwrite=True) as temp:
+    urllib.request.urlretrieve(url, temp, _progress)
   print()
   print('Successfully downloaded', filename, os.stat(filepath).st_size,
         'bytes.')
@@ -194,7 +241,16 @@ def write_label_file(labels_to_class_names, dataset_dir,
     labels_to_class_names: {integer label: class name}.
     dataset_dir: the directory of the labels file.
     filename: the labels file's name.
+
+  Raises:
+    ValueError: a class name with a line break (`LINE_BREAKS`), which the
+      file could not give back; nothing is written then.
   """
+  for label, class_name in labels_to_class_names.items():
+    if has_line_break(class_name):
+      raise ValueError('labels_to_class_names: the name of label %d, %r, has '
+                       'a line break, which a labels file cannot hold' %
+                       (label, class_name))
   with tf.io.gfile.GFile(os.path.join(dataset_dir, filename), 'w') as f:
     for label, class_name in labels_to_class_names.items():
       f.write('%d:%s\n' % (label, class_name))
@@ -213,17 +269,26 @@ def read_label_file(dataset_dir, filename=LABELS_FILENAME):
     filename: the labels file's name.
 
   Returns:
-    {integer label: class name}, in the file's order; empty lines are
-    skipped and a name is everything after the first ':'.
+    {integer label: class name}, in the file's order; lines end where
+    str.splitlines ends them, empty lines are skipped, a UTF-8 byte-order
+    mark (as Windows editors write) is ignored, and a name is everything
+    after the first ':'.
 
   Raises:
-    ValueError: if a line is not `label:name` with an integer label.
+    ValueError: if the file is not UTF-8, a line is not `label:name` with an
+      integer label, or a label is listed twice.
     tf.errors.NotFoundError: if the file does not exist.
   """
   path = os.path.join(dataset_dir, filename)
   with tf.io.gfile.GFile(path, 'rb') as f:
-    lines = f.read().decode('utf-8').splitlines()
+    data = f.read()
+  try:
+    lines = data.decode('utf-8-sig').splitlines()
+  except UnicodeDecodeError as e:
+    raise ValueError('Labels file %s is not UTF-8 text (%s)' % (path, e)
+                    ) from None
   labels_to_class_names = {}
+  first_line = {}
   for number, line in enumerate(lines, 1):
     if not line:
       continue
@@ -231,7 +296,13 @@ def read_label_file(dataset_dir, filename=LABELS_FILENAME):
     if not match:
       raise ValueError('Labels file %s: line %d is not "label:name": %r' %
                        (path, number, line))
-    labels_to_class_names[int(match.group(1))] = match.group(2)
+    label = int(match.group(1))
+    if label in first_line:
+      raise ValueError('Labels file %s: line %d lists label %d again (first '
+                       'on line %d)' % (path, number, label,
+                                        first_line[label]))
+    first_line[label] = number
+    labels_to_class_names[label] = match.group(2)
   return labels_to_class_names
 
 

@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import re
+import socket
 import sys
 import time
 
@@ -167,16 +168,30 @@ def _duration(seconds):
 
 
 def write_summaries(eval_dir, result):
-  """slim's eval/Accuracy and eval/Recall_5, at the checkpoint's step."""
-  with tf.Graph().as_default():  # FileWriter refuses eager mode.
-    writer = tf.summary.FileWriter(eval_dir)
-    try:
-      writer.add_summary(tf.Summary(value=[
-          tf.Summary.Value(tag=ACCURACY_TAG, simple_value=result.accuracy),
-          tf.Summary.Value(tag=RECALL_TAG, simple_value=result.recall_5),
-      ]), result.global_step or 0)
-    finally:
-      writer.close()
+  """slim's eval/Accuracy and eval/Recall_5, at the checkpoint's step.
+
+  One new events file, as tf.summary.FileWriter names and fills it, but
+  written through `outputs`: whole or not at all, and a failed write (a
+  full disk) raises OutputError, where FileWriter only logs it.
+
+  Returns:
+    The file's path.
+  """
+  now = time.time()
+  path = os.path.join(eval_dir, 'events.out.tfevents.%010d.%s.%d' % (
+      int(now), socket.gethostname(), os.getpid()))
+  events = [tf.Event(wall_time=now, file_version='brain.Event:2'),
+            tf.Event(wall_time=now, step=result.global_step or 0,
+                     summary=tf.Summary(value=[
+                         tf.Summary.Value(tag=ACCURACY_TAG,
+                                          simple_value=result.accuracy),
+                         tf.Summary.Value(tag=RECALL_TAG,
+                                          simple_value=result.recall_5)]))]
+  with outputs.staged(path) as temp:
+    with tf.io.TFRecordWriter(temp) as writer:
+      for event in events:
+        writer.write(event.SerializeToString())
+  return path
 
 
 def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
@@ -214,10 +229,13 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   Raises:
     ValueError: bad arguments; a class count that another labels_offset
       would explain (see `check_num_classes`); unknown model or
-      preprocessing; no images; images that cannot be read or decoded.
+      preprocessing; no images; images that cannot be read or decoded; no
+      label among the model's classes (`check_labels_in_range`).
     checkpoints.CheckpointError: missing, unreadable or mismatching
       checkpoint (or no EMA shadows with moving_average_decay).
-    outputs.OutputError: eval_dir cannot be written.
+    outputs.OutputError: eval_dir cannot be written (checked first; a
+      write that fails at the end, e.g. on a full disk, raises it after
+      the final line is printed).
   """
   _check_arguments(batch_size, max_num_batches, labels_offset,
                    moving_average_decay, eval_image_size,
@@ -283,14 +301,31 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   if max_num_batches is None and num_images != source.num_samples:
     print('Note: the dataset says the split has %d images; %d were read.' %
           (source.num_samples, num_images), file=out)
+  check_labels_in_range(num_images, out_of_range, labels_offset, num_classes)
   if out_of_range:
     print('Note: %d labels (after --labels_offset=%d) were outside 0..%d and '
           'counted as wrong.' % (out_of_range, labels_offset,
                                  num_classes - 1), file=out)
+  # The counts first: a summary that cannot be written fails the run, but
+  # the numbers are not lost.
+  print(format_result(result), file=out)
   if eval_dir:
     write_summaries(eval_dir, result)
-  print(format_result(result), file=out)
   return result
+
+
+def check_labels_in_range(num_images, out_of_range, labels_offset,
+                          num_classes):
+  """Raises ValueError when not one label is among the model's classes.
+
+  Some out of range are counted as wrong (with a note); all of them is a
+  wrong --labels_offset or a dataset of other labels, not an accuracy of 0.
+  """
+  if num_images and out_of_range == num_images:
+    raise ValueError(
+        'none of the %d labels (after --labels_offset=%d) is in 0..%d, the '
+        "model's classes: a wrong --labels_offset, or a dataset with other "
+        'labels' % (num_images, labels_offset, num_classes - 1))
 
 
 class _ReadError(Exception):
@@ -383,11 +418,14 @@ def format_result(result):
   """The final line: both metrics with their counts, the images, the model."""
   step = ('' if result.global_step is None else
           ' at step %d' % result.global_step)
-  return ('Accuracy %.4f (%d/%d), Recall_5 %.4f (%d/%d) on %d images; %s%s; '
+  outside = ('' if not result.labels_out_of_range else
+             ' (%d with a label outside the model\'s classes, counted as '
+             'wrong)' % result.labels_out_of_range)
+  return ('Accuracy %.4f (%d/%d), Recall_5 %.4f (%d/%d) on %d images%s; %s%s; '
           '%.1f images/s' % (
               result.accuracy, result.top1_correct, result.num_images,
               result.recall_5, result.top5_correct, result.num_images,
-              result.num_images, result.checkpoint_path, step,
+              result.num_images, outside, result.checkpoint_path, step,
               result.images_per_sec))
 
 

@@ -143,8 +143,8 @@ def _check_size(name, value, allow_none=False):
 
 def _check_range(name, value, low, high, low_open=False):
   """A Python number in [low, high] ((low, high] if low_open)."""
-  if (not _is_number(value) or value > high or
-      (value <= low if low_open else value < low)):
+  if not _is_number(value) or not (
+      (low < value if low_open else low <= value) and value <= high):
     raise ValueError('%s must be in %s%g, %g], got %r' % (
         name, '(' if low_open else '[', low, high, value))
 
@@ -170,8 +170,10 @@ def _check_bbox(bbox):
                                   shape.as_list()[-1] not in (None, 4)):
     raise ValueError('bbox must be [1, num_boxes, 4] ([ymin, xmin, ymax, '
                      'xmax]), got shape %s' % shape)
-  if not tf.is_tensor(bbox):
-    coordinates = np.asarray(bbox, dtype=np.float64)
+  # A constant Tensor is checked too; others are known only when run.
+  known = tf.get_static_value(bbox) if tf.is_tensor(bbox) else bbox
+  if known is not None:
+    coordinates = np.asarray(known, dtype=np.float64)
     if coordinates.size and not ((coordinates >= 0) &
                                  (coordinates <= 1)).all():
       raise ValueError('bbox coordinates must be in [0, 1], got %s' %
@@ -507,8 +509,13 @@ def preprocess_image(image,
     float32 [height, width, 3] (1 with use_grayscale) in [-1, 1].
 
   Raises:
-    ValueError: on a bad argument (see the two functions).
+    ValueError: on a bad argument (see the two functions); also for an
+      image without 3 channels and bbox coordinates outside [0, 1], in
+      evaluation too (where bbox is not used), before any op is built.
   """
+  _check_image(image, ranks=(3, 4), channels=3,
+               why=' (RGB, as the network takes)')
+  _check_bbox(bbox)
   if is_training:
     return preprocess_for_train(image, height, width, bbox, fast_mode,
                                 add_image_summaries=add_image_summaries,

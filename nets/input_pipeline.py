@@ -22,6 +22,7 @@ import os
 
 import tensorflow.compat.v1 as tf
 
+from nets import dataset_utils
 from nets import slim_compat
 
 slim_compat.apply()
@@ -49,13 +50,17 @@ class ImageFolder(object):
 
     Raises:
       ValueError: if image_dir is not a folder, has no class subfolders, or
-        they hold no image files (.bmp, .gif, .jpeg, .jpg, .png).
+        they hold no image files (.bmp, .gif, .jpeg, .jpg, .png), or a name
+        in it is not UTF-8 (TensorFlow opens only UTF-8 paths; the message
+        names the first, its other bytes escaped).
     """
+    if isinstance(image_dir, str):
+      dataset_utils.check_utf8_name(image_dir)
     if not image_dir or not tf.io.gfile.isdir(image_dir):
       raise ValueError('image_dir %r is not a directory' % (image_dir,))
     self.image_dir = image_dir
     self.class_names = sorted(
-        name.rstrip('/') for name in tf.io.gfile.listdir(image_dir)
+        name.rstrip('/') for name in _listdir(image_dir)
         if not name.startswith('.') and
         tf.io.gfile.isdir(os.path.join(image_dir, name)))
     if not self.class_names:
@@ -65,7 +70,7 @@ class ImageFolder(object):
     self.paths, self.labels = [], []
     for label, name in enumerate(self.class_names):
       folder = os.path.join(image_dir, name)
-      for file_name in sorted(tf.io.gfile.listdir(folder)):
+      for file_name in sorted(_listdir(folder)):
         if file_name.lower().endswith(IMAGE_EXTENSIONS):
           self.paths.append(os.path.join(folder, file_name))
           self.labels.append(label)
@@ -74,6 +79,21 @@ class ImageFolder(object):
                        'subfolders' % (image_dir, ', '.join(IMAGE_EXTENSIONS)))
     self.num_classes = len(self.class_names)
     self.num_samples = len(self.paths)
+
+
+def _listdir(folder):
+  """tf.io.gfile.listdir, or ValueError naming an entry that is not UTF-8."""
+  try:
+    return tf.io.gfile.listdir(folder)
+  except UnicodeDecodeError:
+    try:
+      names = os.listdir(folder)  # A local folder: find the name.
+    except OSError:
+      names = []
+    for name in sorted(names):
+      dataset_utils.check_utf8_name(os.path.join(folder, name))
+    raise ValueError('a name in %s is not UTF-8, which TensorFlow cannot '
+                     'open; rename it' % folder) from None
 
 
 def data_files(dataset):
@@ -91,11 +111,35 @@ def data_files(dataset):
   return files
 
 
-def _decode_image_file(path):
+def _read_and_decode(path):
   image = tf.io.decode_image(tf.io.read_file(path), channels=3,
                              expand_animations=False)
   image.set_shape([None, None, 3])
   return image
+
+
+def _image_or_empty(path, label):
+  """One example of a file: its image, or a 0 x 0 one if it does not decode.
+
+  The decoding runs in a one-element dataset whose error is dropped, so the
+  next step still has the path to name (TensorFlow's decoder messages do
+  not name the file).
+  """
+  decoded = tf.data.Dataset.from_tensors(path).map(_read_and_decode)
+  empty = tf.data.Dataset.from_tensors(tf.zeros([0, 0, 3], tf.uint8))
+  return decoded.ignore_errors().concatenate(empty).take(1).map(
+      lambda image: {'image': image, 'label': label, 'path': path})
+
+
+def _named_failure(example):
+  """The example without its path; fails naming the file if it was empty."""
+  check = tf.debugging.Assert(tf.size(example['image']) > 0, [
+      tf.strings.join(['cannot read or decode image file ', example['path'],
+                       ' (not a JPEG, PNG, GIF or BMP that decodes)'])])
+  with tf.control_dependencies([check]):
+    image = tf.identity(example['image'])
+  image.set_shape([None, None, 3])
+  return {'image': image, 'label': example['label']}
 
 
 def examples(source, training=False, num_readers=4, shuffle_buffer=None,
@@ -132,10 +176,10 @@ def examples(source, training=False, num_readers=4, shuffle_buffer=None,
       records = records.shard(num_shards, shard_index)
     if training:
       records = records.shuffle(source.num_samples, seed=seed).repeat()
-    return records.map(
-        lambda path, label: {'image': _decode_image_file(path),
-                             'label': label},
-        num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    # One file per element: an interleave keeps the order when asked to.
+    return records.interleave(
+        _image_or_empty, num_parallel_calls=AUTOTUNE,
+        deterministic=deterministic).map(_named_failure)
   files = data_files(source)
   shard_files = num_shards > 1 and len(files) >= num_shards
   file_names = tf.data.Dataset.from_tensor_slices(files)

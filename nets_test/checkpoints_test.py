@@ -1,6 +1,7 @@
 """Tests of nets.checkpoints on checkpoints written with the released names."""
 
 import os
+import re
 import shutil
 
 import numpy as np
@@ -310,6 +311,15 @@ class CheckpointsTest(tf.test.TestCase):
       self.assertIn('has no moving averages', str(cm.exception))
       with self.assertRaisesRegex(ValueError, r'must be in \(0, 1\)'):
         checkpoints.restore_fn(self.v1_path, moving_average_decay=1.5)
+
+  def testAPathThatIsNotAStrIsAValueErrorBeforeAnyOp(self):
+    for path in (123, b'/tmp/model.ckpt', None):
+      with tf.Graph().as_default() as graph:
+        with self.assertRaisesRegex(
+            ValueError, r'^checkpoint_path must be a path \(a str or '
+            r'os.PathLike of one\), got %s$' % re.escape(repr(path))):
+          checkpoints.restore_fn(path)
+        self.assertEqual(graph.get_operations(), [])
 
   # --- Unreadable files ------------------------------------------------------------
 

@@ -417,6 +417,40 @@ class CustomDatasetTest(tf.test.TestCase):
     with open(path, 'w') as f:
       f.write('0:a\nb\n')
     expect('Labels file %s: line 2 is not "label:name"' % path, bad_labels)
+    expect(r"dataset_dir must be the path of the dataset's folder \(a str or "
+           r'os.PathLike of one\), got 123', 123)
+
+  def testMetadataIsReadOnlyInsideTheDatasetFolder(self):
+    escaping = self.copy('escaping')
+    path = os.path.join(escaping, 'metadata.json')
+    with open(path) as f:
+      metadata = json.load(f)
+    outside = '/etc/custom_%s_*' if os.sep == '/' else 'C:\\custom_%s_*'
+    for pattern, splits, problem in [
+        (outside, None, '"file_pattern" %r leads out of the dataset folder '
+         '(it must be relative, without "..")' % outside),
+        ('../../custom_%s_*.tfrecord', None, '"file_pattern" '
+         '\'../../custom_%s_*.tfrecord\' leads out of the dataset folder'),
+        ('sub/../../custom_%s_*', None, 'leads out of the dataset folder'),
+        ('custom_%s_*.tfrecord', {'train': 1, '../../x': 1},
+         '"file_pattern" with split \'../../x\' leads out of the dataset '
+         'folder'),
+        ('%s/custom_*.tfrecord', {'train': 1, '..': 1},
+         "with split '..' leads out")]:
+      with open(path, 'w') as f:
+        json.dump(dict(metadata, file_pattern=pattern,
+                       splits_to_sizes=splits or
+                       metadata['splits_to_sizes']), f)
+      with self.assertRaises(ValueError) as caught:
+        custom.get_split('train', escaping)
+      self.assertStartsWith(str(caught.exception), 'metadata file %s is '
+                            'malformed: ' % path)
+      self.assertIn(problem, str(caught.exception))
+    # Inside is fine, in a subfolder too.
+    with open(path, 'w') as f:
+      json.dump(dict(metadata, file_pattern='sub/./custom_%s_*'), f)
+    self.assertEqual(custom.get_split('train', escaping).data_sources,
+                     os.path.join(escaping, 'sub/./custom_train_*'))
 
 
 class CliTest(tf.test.TestCase):
@@ -456,6 +490,94 @@ class CliTest(tf.test.TestCase):
     self.assertEqual(err, ['nets.convert_images: error: %s exists (a '
                            'non-empty directory); pass --overwrite to '
                            'replace it' % out_dir])
+
+  def testEveryClassNameTheToolTakesComesBackFromGetDataset(self):
+    # Awkward but legal: each is one labels.txt line and reads back as it is.
+    names = ['a:b', '0:looks like a label', ' leading space',
+             'trailing space ', 'tab\tinside', 'unit\x1fseparator', '-1',
+             '#hash', 'back\\slash', 'quote"s', "it's", '%s percent',
+             'ünïcödé', 'e\u0301 decomposed', '\u00e9 composed',
+             'emoji \U0001F338', 'zero\u200bwidth', 'nbsp\u00a0name',
+             'rtl \u05e9\u05dc\u05d5\u05dd', 'cjk \u6f22\u5b57',
+             'dots...', '\u2027 hyphenation point', 'bom\ufeffinside']
+    image_dir = os.path.join(self.dir, 'awkward')
+    pngs = testing.encode_images(
+        [np.full([2, 3, 3], k, np.uint8) for k in range(len(names))], 'png')
+    for name, data in zip(names, pngs):
+      write_file(os.path.join(image_dir, name, 'x.png'), data)
+    out_dir = os.path.join(self.dir, 'awkward_out')
+    rc, _, err = testing.run_tool(
+        'nets.convert_images', '--image_dir=' + image_dir,
+        '--output_dir=' + out_dir, '--validation_fraction=0')
+    self.assertEqual((rc, err), (0, []))
+    dataset = dataset_factory.get_dataset('custom', 'train', out_dir)
+    self.assertEqual(dataset.labels_to_names, dict(enumerate(sorted(names))))
+    # Each record's label is its folder's: the pixel value says which.
+    by_pixel = {k: sorted(names).index(name) for k, name in enumerate(names)}
+    items = testing.read_items(dataset, ['image', 'label'], len(names))
+    self.assertEqual(sorted((by_pixel[int(image[0, 0, 0])], int(label))
+                            for image, label in items),
+                     [(k, k) for k in range(len(names))])
+
+  def testLineBreaksInAClassNameAreRefusedNamingTheFolder(self):
+    # Every character str.splitlines ends a line at (and so labels.txt).
+    png = testing.encode_images([np.zeros([2, 2, 3], np.uint8)], 'png')[0]
+    breaks = ['\n', '\r', '\x0b', '\x0c', '\x1c', '\x1d', '\x1e',
+              '\x85', '\u2028', '\u2029']
+    self.assertCountEqual(''.join(breaks),
+                          convert_images.dataset_utils.LINE_BREAKS)
+    for k, line_break in enumerate(breaks):
+      image_dir = os.path.join(self.dir, 'break_%d' % k)
+      bad = os.path.join(image_dir, 'b' + line_break + 'c')
+      write_file(os.path.join(image_dir, 'a', 'x.png'), png)
+      write_file(os.path.join(bad, 'x.png'), png)
+      out_dir = os.path.join(self.dir, 'break_out_%d' % k)
+      message = ('class folder %r has a line break in its name, which '
+                 'labels.txt cannot hold; rename it' % bad)
+      if line_break in '\n\u2028':  # As a user meets it; the rest in-process.
+        rc, out, err = testing.run_tool('nets.convert_images',
+                                        '--image_dir=' + image_dir,
+                                        '--output_dir=' + out_dir)
+        self.assertEqual((rc, out), (1, ''))
+        self.assertEqual(err, ['nets.convert_images: error: ' + message])
+      else:
+        with self.assertRaises(ValueError) as caught:
+          quiet_convert(image_dir, out_dir)
+        self.assertEqual(str(caught.exception), message)
+      self.assertFalse(os.path.exists(out_dir))
+      self.assertEqual([name for name in os.listdir(self.dir)
+                        if name.startswith('.break_out')], [])
+
+  def testNamesThatAreNotUtf8AreNamedEscaped(self):
+    png = testing.encode_images([np.zeros([2, 2, 3], np.uint8)], 'png')[0]
+    for k, relative in enumerate(['caf\udce9/x.png', 'ok/\udcff.png']):
+      image_dir = os.path.join(self.dir, 'not_utf8_%d' % k)
+      write_file(os.path.join(image_dir, 'fine', 'x.png'), png)
+      write_file(os.path.join(image_dir, relative), png)
+      shown = relative.replace('\udce9', '\\xe9').replace('\udcff', '\\xff')
+      out_dir = os.path.join(self.dir, 'not_utf8_out_%d' % k)
+      rc, out, err = testing.run_tool('nets.convert_images',
+                                      '--image_dir=' + image_dir,
+                                      '--output_dir=' + out_dir)
+      self.assertEqual((rc, out), (1, ''))
+      self.assertEqual(err, [
+          'nets.convert_images: error: the name of %s/%s is not UTF-8, which '
+          'TensorFlow cannot open; rename it' % (
+              image_dir, shown.split('/')[0] if k == 0 else shown)])
+      self.assertFalse(os.path.exists(out_dir))
+
+  def testTildeAfterTheEqualsSignIsTheHomeFolder(self):
+    home = os.path.join(self.dir, 'home')
+    shutil.copytree(self.image_dir, os.path.join(home, 'photos'))
+    rc, out, err = testing.run_tool(
+        'nets.convert_images', '--image_dir=~/photos', '--output_dir=~/out',
+        env=testing.user_env(HOME=home))
+    self.assertEqual(rc, 0, msg=err)
+    self.assertIn(' in %s/photos: ' % home, out.splitlines()[0])
+    self.assertEqual(dataset_factory.get_dataset(
+        'custom', 'train', os.path.join(home, 'out')).num_classes, 3)
+    self.assertFalse(os.path.exists(os.path.join(self.dir, '~')))
+    self.assertFalse(os.path.exists(os.path.join(testing.REPO_ROOT, '~')))
 
   def testHelp(self):
     rc, out, err = testing.run_tool('nets.convert_images', '--help')

@@ -1,10 +1,14 @@
 """Tests of nets.dataset_utils, nets.flowers and nets.dataset_factory."""
 
 import contextlib
+import http.server
 import io
 import os
 import pathlib
+import re
 import tarfile
+import threading
+import urllib.error
 import zipfile
 
 import numpy as np
@@ -95,6 +99,38 @@ class LabelFileTest(tf.test.TestCase):
     self.assertEqual(dataset_utils.read_label_file(directory),
                      {0: 'a', 1: 'b '})
 
+  def testAByteOrderMarkIsAcceptedARepeatedLabelIsNot(self):
+    directory = self.directory('windows')
+    path = os.path.join(directory, 'labels.txt')
+    with open(path, 'wb') as f:  # As Notepad saves UTF-8.
+      f.write('\ufeff0:daisy\r\n1:ünïcode\r\n'.encode('utf-8'))
+    self.assertEqual(dataset_utils.read_label_file(directory),
+                     {0: 'daisy', 1: 'ünïcode'})
+    with open(path, 'w') as f:
+      f.write('0:a\n1:b\n\n0:c\n')
+    with self.assertRaisesRegex(ValueError, r'^Labels file %s: line 4 lists '
+                                r'label 0 again \(first on line 1\)$' %
+                                re.escape(path)):
+      dataset_utils.read_label_file(directory)
+    with open(path, 'wb') as f:
+      f.write(b'0:caf\xe9\n')  # Latin-1.
+    with self.assertRaisesRegex(ValueError, r'^Labels file %s is not UTF-8 '
+                                r'text' % re.escape(path)):
+      dataset_utils.read_label_file(directory)
+
+  def testNamesWithLineBreaksAreNotWritten(self):
+    # What read_label_file could not give back: every splitlines break.
+    directory = self.directory('line_breaks')
+    for line_break in dataset_utils.LINE_BREAKS:
+      names = {0: 'fine', 1: 'b' + line_break + 'c'}
+      self.assertLen(('x%sy' % line_break).splitlines(), 2)
+      with self.assertRaisesRegex(
+          ValueError, r'^labels_to_class_names: the name of label 1, %s, has '
+          r'a line break, which a labels file cannot hold$' %
+          re.escape(repr(names[1]))):
+        dataset_utils.write_label_file(names, directory)
+      self.assertFalse(dataset_utils.has_labels(directory))
+
   def testBadLineAndMissingFile(self):
     directory = self.directory('bad')
     with open(os.path.join(directory, 'labels.txt'), 'w') as f:
@@ -181,6 +217,45 @@ class DownloadTest(tf.test.TestCase):
     _, out = _quiet(dataset_utils.download_and_uncompress_zipfile, url,
                     self.target)
     self.assertIn('has been already downloaded', out)
+
+  def testADownloadCutShortLeavesNothingAndTheNextOneIsWhole(self):
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, 'w') as zip_file:
+      zip_file.writestr('a.txt', b'a' * 5000)
+    data = data.getvalue()
+    cut = []  # While it holds True, the server stops half-way.
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+
+      def do_GET(self):  # pylint: disable=invalid-name
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2] if cut[0] else data)
+
+      def log_message(self, *args):
+        pass
+
+    server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    self.addCleanup(server.server_close)
+    self.addCleanup(server.shutdown)
+    url = 'http://127.0.0.1:%d/data.zip' % server.server_address[1]
+    for function in (dataset_utils.download_url,
+                     dataset_utils.download_and_uncompress_zipfile,
+                     dataset_utils.download_and_uncompress_tarball):
+      cut[:] = [True]
+      with self.assertRaises(urllib.error.ContentTooShortError):
+        _quiet(function, url, self.target)
+      self.assertEqual(os.listdir(self.target), [], msg=function.__name__)
+    cut[:] = [False]  # The next call downloads it whole, and unzips it.
+    _, out = _quiet(dataset_utils.download_and_uncompress_zipfile, url,
+                    self.target)
+    self.assertIn('Successfully downloaded data.zip %d bytes.' % len(data),
+                  out)
+    self.assertEqual(self.read('data.zip'), data)
+    self.assertEqual(self.read('a.txt'), b'a' * 5000)
 
   def testOpenShardedOutputTfrecords(self):
     base = os.path.join(self.target, 'out')

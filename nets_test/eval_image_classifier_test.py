@@ -19,7 +19,9 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import classify
 from nets import convert_images
+from nets import custom
 from nets import dataset_factory
+from nets import dataset_utils
 from nets import eval_image_classifier
 from nets import input_pipeline
 from nets import preprocessing
@@ -384,6 +386,75 @@ class CliTest(tf.test.TestCase):
     with open(json_path) as f:
       self.assertEqual(json.load(f)['image_dir'], self.folder)
 
+  def write_records(self, name, labels, labels_text):
+    """A custom dataset of 3 classes whose records have `labels`."""
+    dataset_dir = os.path.join(self.dir, name)
+    os.makedirs(dataset_dir)
+    encoded = make_images(len(labels))
+    testing.write_tfrecord(
+        os.path.join(dataset_dir, custom.SHARD_NAME % ('validation', 0, 1)),
+        [dataset_utils.image_to_tfexample(data, b'png', 1, 1, label)
+         for data, label in zip(encoded, labels)])
+    custom.write_metadata(dataset_dir, 3, {'validation': len(labels)})
+    with open(os.path.join(dataset_dir, 'labels.txt'), 'wb') as f:
+      f.write(labels_text)
+    return dataset_dir
+
+  def testNoLabelInRangeIsAnErrorSomeIsANoteAndACount(self):
+    eval_dir = os.path.join(self.dir, 'out_of_range_eval')
+    json_path = os.path.join(self.dir, 'out_of_range.json')
+    # Labels of another dataset (3..5 for a 3-class model): an error, and
+    # nothing written.
+    wrong = self.write_records('other_labels', [3, 4, 5, 3],
+                               b'0:a\n1:b\n2:c\n')
+    rc, out, err = self.run_eval('--dataset_name=custom',
+                                 '--dataset_dir=' + wrong,
+                                 '--eval_dir=' + eval_dir,
+                                 '--json_output=' + json_path)
+    self.assertEqual((rc, out), (1, ''))
+    self.assertEqual(err, [
+        'nets.eval_image_classifier: error: none of the 4 labels (after '
+        "--labels_offset=0) is in 0..2, the model's classes: a wrong "
+        '--labels_offset, or a dataset with other labels'])
+    self.assertFalse(os.path.exists(json_path))
+    self.assertEqual(os.listdir(eval_dir) if os.path.exists(eval_dir) else
+                     [], [])
+    # One of 4 out of range: counted as wrong, said twice. The labels file
+    # comes from a Windows editor (byte-order mark, CRLF): accepted.
+    some = self.write_records('some_out_of_range', [0, 1, 7, 2],
+                              '\ufeff0:a\r\n1:b\r\n2:c\r\n'.encode())
+    rc, out, err = self.run_eval('--dataset_name=custom',
+                                 '--dataset_dir=' + some)
+    self.assertEqual((rc, err), (0, []))
+    lines = out.splitlines()
+    self.assertEqual(lines[-2], 'Note: 1 labels (after --labels_offset=0) '
+                     'were outside 0..2 and counted as wrong.')
+    self.assertRegex(lines[-1], r'^Accuracy \d\.\d{4} \([0-3]/4\), '
+                     r'Recall_5 0\.7500 \(3/4\) on 4 images \(1 with a label '
+                     r"outside the model's classes, counted as wrong\); ")
+
+  def testSummariesOnAFullDiskAreOneErrorLineAndNothingHalfWritten(self):
+    if not testing.can_mount_tmpfs():
+      self.skipTest(testing.NO_TMPFS)
+    disk = os.path.join(self.dir, 'full_disk')
+    os.makedirs(disk)
+    rc, out, err = testing.run_tool_on_small_disk(
+        'nets.eval_image_classifier', disk, '--checkpoint_path=' +
+        self.checkpoint, '--eval_image_size=%d' % SIZE,
+        '--image_dir=' + self.folder, '--eval_dir=' + disk, size='64k',
+        full=True)
+    self.assertEqual(rc, 1, msg=err)
+    self.assertLen(err, 1, msg=err)
+    self.assertRegex(err[0], r'^nets\.eval_image_classifier: error: cannot '
+                     r'write %s/events\.out\.tfevents\.\d+\.\S+: no space '
+                     r'left on device \(nothing was written\)$' %
+                     re.escape(disk))
+    # The counts were printed before the failed write, and the full disk
+    # holds nothing but its filler (no partial events file).
+    self.assertStartsWith(out.splitlines()[-1], 'Accuracy ')
+    with open(disk + '.after') as f:
+      self.assertEqual(f.read().split(), ['.filler'])
+
   def testHelp(self):
     rc, out, err = testing.run_tool('nets.eval_image_classifier', '--help')
     self.assertEqual((rc, err), (0, []))
@@ -403,7 +474,36 @@ class CliTest(tf.test.TestCase):
     with open(a_file, 'w') as f:
       f.write('x')
     records = '--dataset_dir=' + self.records
+    # A metadata.json that points out of its folder, at another dataset.
+    escaping = os.path.join(self.dir, 'escaping')
+    shutil.copytree(self.records, escaping)
+    with open(os.path.join(escaping, 'metadata.json')) as f:
+      metadata = json.load(f)
+    metadata['file_pattern'] = '../records/custom_%s_*.tfrecord'
+    with open(os.path.join(escaping, 'metadata.json'), 'w') as f:
+      json.dump(metadata, f)
+    # A label listed twice in labels.txt.
+    twice = os.path.join(self.dir, 'twice')
+    shutil.copytree(self.records, twice)
+    with open(os.path.join(twice, 'labels.txt'), 'w') as f:
+      f.write('0:a\n1:b\n2:c\n1:d\n')
+    # A file name that is not UTF-8 (os.fsdecode's escape for byte 0xff).
+    not_utf8 = os.path.join(self.dir, 'not_utf8')
+    shutil.copytree(self.folder, not_utf8)
+    shutil.copy(os.path.join(self.folder, 'class_00', 'image_00.jpg'),
+                os.path.join(not_utf8, 'class_01', 'caf\udcff.jpg'))
     for args, message in [
+        (('--dataset_dir=' + escaping, '--dataset_name=custom'),
+         'metadata file %s/metadata.json is malformed: "file_pattern" '
+         "'../records/custom_%%s_*.tfrecord' leads out of the dataset folder "
+         '(it must be relative, without "..")' % escaping),
+        (('--dataset_dir=' + twice, '--dataset_name=custom'),
+         'Labels file %s/labels.txt: line 4 lists label 1 again (first on '
+         'line 2)' % twice),
+        (('--image_dir=' + not_utf8,), 'the name of %s/class_01/caf\\xff.jpg '
+         'is not UTF-8, which TensorFlow cannot open; rename it' % not_utf8),
+        (('--dataset_dir=' + self.dir + '/caf\udcff', '--dataset_name=custom'),
+         'the name of %s/caf\\xff is not UTF-8' % self.dir),
         (('--checkpoint_path=' + os.path.join(self.dir, 'none'), records,
           '--dataset_name=custom'), 'No checkpoint at %s' % os.path.join(
               self.dir, 'none')),

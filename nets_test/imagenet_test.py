@@ -152,6 +152,15 @@ class GetSplitTest(tf.test.TestCase):
         "'train', 'validation'"):
       imagenet.get_split('test', '/data')
 
+  def testADatasetDirThatIsNotAPathIsAValueErrorBeforeAnyOp(self):
+    for dataset_dir in (None, 123, b'/data'):
+      with tf.Graph().as_default() as graph:
+        with self.assertRaisesRegex(
+            ValueError, r"^dataset_dir must be the path of the dataset's "
+            r'folder \(a str or os.PathLike of one\), got '):
+          imagenet.get_split('train', dataset_dir)
+        self.assertEqual(graph.get_operations(), [])
+
   def testFilePatternWithoutPlaceholder(self):
     with self.assertRaisesRegex(ValueError,
                                 "file_pattern must contain one '%s'.*'x-%d'"):

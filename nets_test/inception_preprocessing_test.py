@@ -234,6 +234,44 @@ class PreprocessingTest(tf.test.TestCase):
       with self.assertRaisesRegex(ValueError, 'got shape'):
         preprocessing.preprocess_for_eval(np.zeros([8, 8]))
 
+  def testPreprocessImageChecksChannelsBboxAndFractionBeforeAnyOp(self):
+    rgba = np.zeros([8, 8, 4], np.uint8)
+    rgb = np.zeros([8, 8, 3], np.uint8)
+    for build, message in [
+        (lambda: inception_preprocessing.preprocess_image(rgba, 8, 8),
+         r'^image must have 3 channels \(RGB, as the network takes\), got '
+         r'shape \(8, 8, 4\)$'),
+        (lambda: inception_preprocessing.preprocess_image(
+            rgba, 8, 8, is_training=True), 'image must have 3 channels'),
+        (lambda: inception_preprocessing.preprocess_image(
+            rgb, 8, 8, is_training=True, bbox=[[[0.0, 0.0, 1.5, 1.0]]]),
+         r'^bbox coordinates must be in \[0, 1\], got \[\[\[0.0, 0.0, 1.5, '
+         r'1.0\]\]\]$'),
+        (lambda: inception_preprocessing.preprocess_image(
+            rgb, 8, 8, bbox=[[[-0.5, 0.0, 1.0, 1.0]]]),
+         r'^bbox coordinates must be in \[0, 1\]'),
+        (lambda: inception_preprocessing.preprocess_image(
+            rgb, 8, 8, is_training=True,
+            bbox=np.array([[[0.0, np.nan, 1.0, 1.0]]])),
+         r'^bbox coordinates must be in \[0, 1\]'),
+        (lambda: inception_preprocessing.preprocess_for_eval(
+            rgb, 8, 8, central_fraction=float('nan')),
+         r'^central_fraction must be in \(0, 1\], got nan$'),
+        (lambda: preprocessing.decode_and_preprocess(
+            'x', central_fraction=float('nan')),
+         r'^central_fraction must be in \(0, 1\], got nan$')]:
+      with tf.Graph().as_default() as graph:
+        with self.assertRaisesRegex(ValueError, message):
+          build()
+        self.assertEqual(graph.get_operations(), [])
+    # A constant bbox Tensor is known before running: checked too.
+    with tf.Graph().as_default() as graph:
+      bbox = tf.constant([[[0.0, 0.0, 1.0, 2.0]]])
+      with self.assertRaisesRegex(ValueError, r'^bbox coordinates must be'):
+        inception_preprocessing.preprocess_image(rgb, 8, 8, is_training=True,
+                                                 bbox=bbox)
+      self.assertEqual(graph.get_operations(), [bbox.op])
+
   def testDecodeChecksBeforeBuildingOps(self):
     with tf.Graph().as_default() as graph:
       encoded = tf.placeholder(tf.string, [])

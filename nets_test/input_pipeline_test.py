@@ -1,10 +1,12 @@
 """Tests of nets.input_pipeline on small TFRecords and image folders."""
 
 import os
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from nets import cli
 from nets import dataset_utils
 from nets import flowers
 from nets import input_pipeline
@@ -137,6 +139,65 @@ class InputPipelineTest(tf.test.TestCase):
     self.assertEqual(list(np.concatenate(got_labels)), [0, 0, 0, 1, 1])
     self.assertAllEqual(np.concatenate(got_images),
                         np.array(self.pictures[:5], np.float32))
+
+  def testAFileThatDoesNotDecodeIsNamedInEvaluationAndTraining(self):
+    folder = os.path.join(self.get_temp_dir(), 'one_bad')
+    os.makedirs(os.path.join(folder, 'a'))
+    os.makedirs(os.path.join(folder, 'b'))
+    good = testing.encode_images(self.pictures[:2], 'png')
+    for name, data in (('a/0.png', good[0]), ('b/1.png', good[1]),
+                       ('b/2.png', good[1][:40])):  # Cut short.
+      with open(os.path.join(folder, name), 'wb') as f:
+        f.write(data)
+    source = input_pipeline.ImageFolder(folder)
+    for training in (False, True):
+      with tf.Graph().as_default():
+        images, _ = input_pipeline.batches(
+            input_pipeline.examples(source, training=training), _identity,
+            SIZE, batch_size=2, training=training)
+        with tf.Session() as sess:
+          with self.assertRaises(tf.errors.InvalidArgumentError) as caught:
+            for _ in range(5):
+              sess.run(images)
+      self.assertEqual(cli.reason(caught.exception),
+                       'cannot read or decode image file %s/b/2.png (not a '
+                       'JPEG, PNG, GIF or BMP that decodes)' % folder)
+
+  def testNamesThatAreNotUtf8AreNamedEscaped(self):
+    folder = os.path.join(self.get_temp_dir(), 'not_utf8')
+    os.makedirs(os.path.join(folder, 'a'))
+    with open(os.path.join(folder, 'a', '\udcff.png'), 'wb') as f:
+      f.write(b'')
+    with self.assertRaisesRegex(ValueError, r'^the name of %s/a/\\xff\.png is '
+                                r'not UTF-8, which TensorFlow cannot open; '
+                                r'rename it$' % re.escape(folder)):
+      input_pipeline.ImageFolder(folder)
+    with self.assertRaisesRegex(ValueError, r'^the name of %s/\\xfe is not '
+                                r'UTF-8' % re.escape(folder)):
+      input_pipeline.ImageFolder(folder + '/\udcfe')
+
+  def testTheTrainerNamesAFileThatDoesNotDecode(self):
+    # As a user meets it: one line, the file named, no half-written
+    # checkpoint left.
+    folder = os.path.join(self.get_temp_dir(), 'train_images')
+    for k, name in enumerate(['a/0.png', 'b/1.png', 'b/2.jpg']):
+      os.makedirs(os.path.join(folder, os.path.dirname(name)), exist_ok=True)
+      with open(os.path.join(folder, name), 'wb') as f:
+        f.write(b'not an image' if k == 2 else
+                testing.encode_images([np.zeros([80, 80, 3], np.uint8)],
+                                      'png')[0])
+    train_dir = os.path.join(self.get_temp_dir(), 'train_dir')
+    rc, _, err = testing.run_tool(
+        'nets.train_image_classifier', '--train_dir=' + train_dir,
+        '--image_dir=' + folder, '--train_image_size=75', '--batch_size=2',
+        '--max_number_of_steps=4', '--num_readers=1', '--optimizer=sgd',
+        '--trainable_scopes=InceptionV3/Logits', '--freeze_batch_norm')
+    self.assertEqual(rc, 1, msg=err)
+    self.assertEqual(err, ['nets.train_image_classifier: error: cannot read '
+                           'or decode image file %s/b/2.jpg (not a JPEG, PNG, '
+                           'GIF or BMP that decodes)' % folder])
+    self.assertEqual([name for name in os.listdir(train_dir)
+                      if 'temp' in name or 'partial' in name], [])
 
   def testErrors(self):
     empty = os.path.join(self.get_temp_dir(), 'empty')

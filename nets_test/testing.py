@@ -296,11 +296,21 @@ def restored_outputs(checkpoint_path, images, num_classes=1001,
 
 
 def run_tool_on_small_disk(tool, directory, *args, size='2m',
-                           read_only=False):
-  """run_tool with a fresh tmpfs of `size` (or read-only) on `directory`."""
-  command = in_small_filesystem(directory,
-                                [sys.executable, '-m', tool] + list(args),
-                                size=size, read_only=read_only)
+                           read_only=False, full=False):
+  """run_tool with a fresh tmpfs of `size` (or read-only) on `directory`.
+
+  full: fill the tmpfs first (a file `.filler` takes all of it), so that
+  the tool's first write that needs space fails; what the tmpfs holds
+  afterwards (it vanishes with the run) is listed, one name a line, in
+  the file `directory + '.after'`.
+  """
+  command = [sys.executable, '-m', tool] + list(args)
+  if full:
+    command = ['sh', '-c', 'cat /dev/zero > "$0/.filler" 2>/dev/null; "$@"; '
+               'status=$?; ls -A "$0" > "$0.after"; exit $status',
+               directory] + command
+  command = in_small_filesystem(directory, command, size=size,
+                                read_only=read_only)
   proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT,
                         env=user_env(), timeout=SUBPROCESS_TIMEOUT_S)
   stderr = [line for line in proc.stderr.splitlines() if line.strip()]
