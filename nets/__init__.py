@@ -22,8 +22,10 @@ The modules, by role:
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
-  training         training (slim's train op and loop), deployment (clones,
-                   replicas, a TensorFlow cluster)
+  training         model_deploy (slim's clones, their losses and summed
+                   gradients), training (slim's train op and loop, on
+                   model_deploy), deployment (replicas, a TensorFlow
+                   cluster's servers and devices)
   tools            classify, export, to_keras, to_onnx, convert_images,
                    eval_image_classifier, train_image_classifier (each
                    `python -m nets.<tool>`; benchmark.py at the top)
