@@ -19,6 +19,10 @@ import zipfile
 
 import tensorflow.compat.v1 as tf
 
+from nets import slim_compat
+
+slim_compat.apply()
+
 LABELS_FILENAME = 'labels.txt'
 
 _LABEL_LINE = re.compile(r'^\s*([-+]?\d+)\s*:(.*)$')
