@@ -384,7 +384,7 @@ def build_clones(images, labels, num_classes, config,
       BatchNorm).
     deployment: where the clones go (a nets.deployment.Deployment, or a
       model_deploy.DeploymentConfig).
-    network_fn: fn(images, create_aux_logits, global_pool) -> (logits,
+    network_fn: fn(images, create_aux_logits[, global_pool]) -> (logits,
       end_points); default config's network from nets_factory.
 
   Returns:
@@ -400,15 +400,15 @@ def build_clones(images, labels, num_classes, config,
     network_fn = nets_factory.get_network_fn(
         config.model_name, num_classes, weight_decay=config.weight_decay,
         is_training=True, batch_norm_training=batch_norm_training(config))
-  aux = inception_v3.aux_logits_fit(image_size)
-  global_pool = inception_v3.needs_global_pool(image_size)
+  options = {'create_aux_logits': inception_v3.aux_logits_fit(image_size)}
+  if inception_v3.needs_global_pool(image_size):
+    options['global_pool'] = True  # tf-slim's own network has no such flag.
   batches = iter(zip(tf.split(images, deployment.num_clones),
                      tf.split(labels, deployment.num_clones)))
 
   def clone_fn():
     clone_images, clone_labels = next(batches)
-    logits, end_points = network_fn(
-        clone_images, create_aux_logits=aux, global_pool=global_pool)
+    logits, end_points = network_fn(clone_images, **options)
     add_losses(logits, end_points, clone_labels, num_classes,
                config.label_smoothing)
     return logits, end_points
