@@ -283,7 +283,7 @@ def _sum_clones_gradients(clone_grads):
 
 
 def optimize_clones(clones, optimizer, regularization_losses=None,
-                    kwargs=None):
+                    **kwargs):
   """The clones' total loss and their gradients, summed per variable.
 
   Args:
@@ -292,13 +292,13 @@ def optimize_clones(clones, optimizer, regularization_losses=None,
       each clone's device).
     regularization_losses: added to the first clone's loss; None: the
       REGULARIZATION_LOSSES collection; [] for none.
-    kwargs: more keyword arguments of compute_gradients (e.g. var_list).
+    **kwargs: more keyword arguments of compute_gradients (e.g. var_list,
+      as slim's train_image_classifier passes it).
 
   Returns:
     (total_loss, [(gradient, variable)]): the sum of the clones' losses
     (named 'total_loss'), and the clones' gradients summed.
   """
-  kwargs = kwargs or {}
   if regularization_losses is None:
     regularization_losses = tf.get_collection(
         tf.GraphKeys.REGULARIZATION_LOSSES)

@@ -478,7 +478,7 @@ def build_training(images, labels, num_classes, config,
           variable_averages=averages, variables_to_average=averaged)
 
     total_loss, grads_and_vars = model_deploy.optimize_clones(
-        clones, opt, kwargs={'var_list': var_list})
+        clones, opt, var_list=var_list)
     grad_updates = opt.apply_gradients(grads_and_vars,
                                        global_step=global_step)
     updates = [grad_updates] + update_ops

@@ -293,6 +293,16 @@ class OptimizeClonesTest(ClonesTestCase):
     self.assertGradientsOn(self.optimize(clones)[1], WORKER_GPU % 0,
                            PS_CPU % 0)
 
+  def testKeywordArgumentsReachComputeGradients(self):
+    """slim's trainer passes var_list=variables_to_train."""
+    clones = self.clones(batch_norm_classifier, num_clones=2)
+    weights = slim.get_variables_by_name('weights')
+    _, grads_and_vars = model_deploy.optimize_clones(
+        clones, tf.train.GradientDescentOptimizer(1.0), var_list=weights)
+    self.assertEqual([v for _, v in grads_and_vars], weights)
+    self.assertEqual(grads_and_vars[0][0].op.name,
+                     'BatchNormClassifier/fully_connected/weights/sum_grads')
+
   def testLossesScaledGradientsSummedRegularizationOnce(self):
     """2 clones of a regularized layer: the mean of the losses, decay once."""
     weight_decay = 0.5
