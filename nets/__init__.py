@@ -12,12 +12,13 @@ The modules, by role:
                    that builds "network under its arg scope");
                    inception_preprocessing, preprocessing_factory,
                    preprocessing (the old name of the eval preprocessing);
-                   imagenet (+ data/imagenet_synsets.txt), flowers,
+                   imagenet, flowers,
                    custom (your folders, as nets.convert_images writes
                    them), dataset_utils, dataset_factory
   checkpoints      checkpoints (find, read, match, restore; the
                    `python -m nets.checkpoints` inspector), checkpoint_hints
-                   (why a checkpoint does not fit), labels (class names)
+                   (why a checkpoint does not fit), labels (class names, +
+                   data/imagenet_synsets.txt)
   fast inference   inference (BatchNorm folded, constant weights)
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags

@@ -60,7 +60,6 @@ LEARNING_RATE_DECAY_TYPES = ('exponential', 'fixed', 'polynomial')
 AUX_LOSS_WEIGHT = 0.4
 # The scopes to exclude when fine-tuning on other classes.
 HEADS = inception_v3.HEAD_SCOPES
-CHECKPOINT_BASENAME = 'model.ckpt'
 
 
 def _check(condition, message, *args):
