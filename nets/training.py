@@ -476,8 +476,10 @@ def build_training(images, labels, num_classes, config,
           total_num_replicas=deployment.worker_replicas,
           variable_averages=averages, variables_to_average=averaged)
 
-    total_loss, grads_and_vars = model_deploy.optimize_clones(
-        clones, opt, var_list=var_list)
+    # 'Losses/total_loss': the summary keeps the tag 'total_loss'.
+    with tf.name_scope('Losses'):
+      total_loss, grads_and_vars = model_deploy.optimize_clones(
+          clones, opt, var_list=var_list)
     grad_updates = opt.apply_gradients(grads_and_vars,
                                        global_step=global_step)
     updates = [grad_updates] + update_ops
