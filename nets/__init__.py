@@ -12,18 +12,21 @@ The modules, by role:
                    that builds "network under its arg scope");
                    inception_preprocessing, preprocessing_factory,
                    preprocessing (the old name of the eval preprocessing);
-                   imagenet (+ data/imagenet_synsets.txt), flowers,
+                   imagenet, flowers,
                    custom (your folders, as nets.convert_images writes
                    them), dataset_utils, dataset_factory
   checkpoints      checkpoints (find, read, match, restore; the
                    `python -m nets.checkpoints` inspector), checkpoint_hints
-                   (why a checkpoint does not fit), labels (class names)
+                   (why a checkpoint does not fit), labels (class names, +
+                   data/imagenet_synsets.txt)
   fast inference   inference (BatchNorm folded, constant weights)
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
-  training         training (slim's train op and loop), deployment (clones,
-                   replicas, a TensorFlow cluster)
+  training         model_deploy (slim's clones, their losses and summed
+                   gradients), training (slim's train op and loop, on
+                   model_deploy), deployment (replicas, a TensorFlow
+                   cluster's servers and devices)
   tools            classify, export, to_keras, to_onnx, convert_images,
                    eval_image_classifier, train_image_classifier (each
                    `python -m nets.<tool>`; benchmark.py at the top)

@@ -154,10 +154,6 @@ def reason(error):
   return message.strip().splitlines()[0] if message.strip() else repr(error)
 
 
-# Kept for callers of the old name.
-first_line = reason
-
-
 class MissingDependencyError(ValueError):
   """An optional package a feature needs is not installed."""
 

@@ -11,6 +11,9 @@ folder `nets.convert_images` wrote.
 from nets import custom
 from nets import flowers
 from nets import imagenet
+from nets import slim_compat
+
+slim_compat.apply()
 
 datasets_map = {
     'custom': custom,

@@ -22,6 +22,9 @@ import zipfile
 import tensorflow.compat.v1 as tf
 
 from nets import outputs
+from nets import slim_compat
+
+slim_compat.apply()
 
 LABELS_FILENAME = 'labels.txt'
 

@@ -1,12 +1,12 @@
 """Where the parts of a training graph run: one machine or a TF cluster.
 
-What research/slim's `deployment/model_deploy.py` decided, for a trainer
-built on TensorFlow's own distributed runtime:
+What research/slim's `deployment/model_deploy.py` decided about devices,
+for a trainer built on TensorFlow's own distributed runtime (`nets.
+model_deploy` builds the clones, their losses and gradients; a Deployment
+is the config it is given):
 
   * clones (towers): `num_clones` copies of the network in one process, one
-    per GPU (or per CPU device), sharing the variables, their gradients
-    averaged (each clone's loss is scaled by 1/num_clones and the gradients
-    summed, as model_deploy does);
+    per GPU (or per CPU device: /device:CPU:<i>), sharing the variables;
   * replicas: `worker_replicas` worker tasks of a cluster, the variables on
     `num_ps_tasks` parameter servers (`tf.train.replica_device_setter`,
     round robin), each worker reading its own shard of the data; updates

@@ -18,9 +18,6 @@ Like slim's, `get_split` reads no data: it only looks for a labels file in
 never writes that file: without it, the shipped names are used.
 """
 
-import functools
-import importlib.resources
-
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
@@ -30,8 +27,8 @@ from nets import slim_compat
 
 slim_compat.apply()
 
-# The data file, relative to the `nets` package.
-SYNSETS_FILE = 'data/imagenet_synsets.txt'
+# The data file, relative to the `nets` package (nets.labels reads it).
+SYNSETS_FILE = labels.SYNSETS_FILE
 
 _FILE_PATTERN = '%s-*'
 
@@ -54,13 +51,7 @@ _NUM_CLASSES = labels.IMAGENET_CLASSES + 1
 LOAD_READABLE_NAMES = True
 
 
-@functools.lru_cache(maxsize=None)
-def synsets_and_names():
-  """The shipped ((synset, names), ...) of the 1000 classes, in label order."""
-  text = importlib.resources.files('nets').joinpath(SYNSETS_FILE).read_text(
-      encoding='utf-8')
-  return tuple(tuple(line.split('\t')) for line in text.splitlines()
-               if line and not line.startswith('#'))
+synsets_and_names = labels.synsets_and_names
 
 
 def create_readable_names_for_imagenet_labels():

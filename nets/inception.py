@@ -11,9 +11,12 @@ network of its own):
     logits, end_points = inception.inception_v3(images, num_classes=1001)
 """
 
+from nets import slim_compat
 from nets.inception_v3 import inception_v3
 from nets.inception_v3 import inception_v3_arg_scope
 from nets.inception_v3 import inception_v3_base
+
+slim_compat.apply()
 
 __all__ = ['inception_v3', 'inception_v3_arg_scope', 'inception_v3_base']
 

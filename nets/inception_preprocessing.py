@@ -28,6 +28,10 @@ import numbers
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from nets import slim_compat
+
+slim_compat.apply()
+
 CENTRAL_FRACTION = 0.875
 # tf.image.resize_images' (TF1) methods 0..3: bilinear, nearest neighbour,
 # bicubic, area. Fast mode uses only the first.

@@ -6,10 +6,14 @@ the 1000 ImageNet classes in the usual (synset-sorted) order. So output i of a
 ImageNet index i.
 """
 
+import functools
+import importlib.resources
 import re
 
 BACKGROUND = 'background'
 IMAGENET_CLASSES = 1000
+# The names of the 1000 classes shipped with the package (relative to it).
+SYNSETS_FILE = 'data/imagenet_synsets.txt'
 
 _SLIM_LINE = re.compile(r'^(\d+):(.*)$')
 
@@ -90,18 +94,26 @@ def read_labels(path, num_classes):
                         else num_classes))
 
 
+@functools.lru_cache(maxsize=None)
+def synsets_and_names():
+  """The shipped ((synset, names), ...) of the 1000 classes, in label order."""
+  text = importlib.resources.files('nets').joinpath(SYNSETS_FILE).read_text(
+      encoding='utf-8')
+  return tuple(tuple(line.split('\t')) for line in text.splitlines()
+               if line and not line.startswith('#'))
+
+
 def imagenet_names(num_classes):
   """The ImageNet class names for a 1001- or 1000-class model, else None.
 
-  From the names `nets.imagenet` ships (no download): index 0 of a
-  1001-class model is "background".
+  From the names the package ships (no download), as
+  `nets.imagenet.create_readable_names_for_imagenet_labels` has them:
+  index 0 of a 1001-class model is "background".
   """
   if num_classes not in (IMAGENET_CLASSES, IMAGENET_CLASSES + 1):
     return None
-  from nets import imagenet  # pylint: disable=g-import-not-at-top (TF)
-  names = imagenet.create_readable_names_for_imagenet_labels()
-  first = 0 if has_background(num_classes) else 1
-  return [names[i] for i in range(first, IMAGENET_CLASSES + 1)]
+  names = [names for _, names in synsets_and_names()]
+  return [BACKGROUND] + names if has_background(num_classes) else names
 
 
 def default_name(index, num_classes):

@@ -23,6 +23,9 @@ import tf_slim as slim
 
 from nets import inception
 from nets import inception_v3
+from nets import slim_compat
+
+slim_compat.apply()
 
 networks_map = {'inception_v3': inception.inception_v3}
 

@@ -12,6 +12,9 @@ gives it the network's default size and decodes image files for
 import tensorflow.compat.v1 as tf
 
 from nets import inception_preprocessing
+from nets import slim_compat
+
+slim_compat.apply()
 
 CENTRAL_FRACTION = inception_preprocessing.CENTRAL_FRACTION
 

@@ -10,6 +10,9 @@ so.
 """
 
 from nets import inception_preprocessing
+from nets import slim_compat
+
+slim_compat.apply()
 
 # The names of slim's preprocessing_fn_map that use inception_preprocessing.
 INCEPTION_NAMES = (

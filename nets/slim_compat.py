@@ -7,8 +7,9 @@ so `nets_test/slim_compat_test.py` tells us when a patch can be deleted.
 
 The patches touch tf-slim's own modules only; TensorFlow itself and its global
 behaviour (eager/graph mode, v2 behaviour) are left alone. `apply()` is
-idempotent and is called when `nets.inception_v3` or a dataset module
-(`nets.imagenet`, `nets.flowers`) is imported.
+idempotent, and every `nets` module a slim user may import (the network,
+nets_factory, the preprocessing and dataset modules, dataset_utils,
+model_deploy, ...) calls it when imported, so slim works after any of them.
 
 Patches:
   1. `constant_value`: tf_slim.layers.utils.constant_value checks

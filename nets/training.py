@@ -18,8 +18,9 @@ instead of flags (`nets.train_image_classifier` is the command line):
     (`<name>/ExponentialMovingAverage`), for evaluation;
   * fine-tuning: the chief restores `checkpoint_path` but
     `checkpoint_exclude_scopes`; only `trainable_scopes` are trained;
-  * clones and replicas (`nets.deployment`): towers in one process, workers
-    of a TensorFlow cluster, synchronous or not;
+  * clones and replicas: slim's model_deploy builds the clones (towers in
+    one process), their loss and summed gradients; `nets.deployment` places
+    them, and the workers of a TensorFlow cluster, synchronous or not;
   * the loop: a MonitoredTrainingSession that resumes from the newest
     checkpoint in train_dir (then checkpoint_path is not used), writes
     `model.ckpt-<step>` and slim's TensorBoard summaries there, stops
@@ -48,6 +49,7 @@ from nets import checkpoints
 from nets import deployment as deployment_lib
 from nets import inception_v3
 from nets import input_pipeline
+from nets import model_deploy
 from nets import nets_factory
 from nets import preprocessing_factory
 
@@ -58,7 +60,6 @@ LEARNING_RATE_DECAY_TYPES = ('exponential', 'fixed', 'polynomial')
 AUX_LOSS_WEIGHT = 0.4
 # The scopes to exclude when fine-tuning on other classes.
 HEADS = inception_v3.HEAD_SCOPES
-CHECKPOINT_BASENAME = 'model.ckpt'
 
 
 def _check(condition, message, *args):
@@ -340,45 +341,6 @@ def add_losses(logits, end_points, labels, num_classes, label_smoothing):
                                   label_smoothing=label_smoothing)
 
 
-def _name_scope(scope):
-  """tf.name_scope(scope), or nothing for '' (a single clone)."""
-  return tf.name_scope(scope) if scope else contextlib.nullcontext()
-
-
-def _clone_loss(clone_scope, num_clones, regularization_losses):
-  """model_deploy's loss of a clone: its losses / num_clones (+ decay)."""
-  parts = []
-  clone_loss = tf.add_n(tf.get_collection(tf.GraphKeys.LOSSES, clone_scope),
-                        name='clone_loss')
-  if num_clones > 1:
-    clone_loss = tf.div(clone_loss, float(num_clones),
-                        name='scaled_clone_loss')
-  tf.summary.scalar('/'.join(filter(None, ['Losses', clone_scope,
-                                           'clone_loss'])), clone_loss)
-  parts.append(clone_loss)
-  if regularization_losses:
-    regularization = tf.add_n(regularization_losses,
-                              name='regularization_loss')
-    tf.summary.scalar('Losses/regularization_loss', regularization)
-    parts.append(regularization)
-  return tf.add_n(parts)
-
-
-def _sum_gradients(clone_grads):
-  """Per variable, the sum of the clones' gradients (their scaled losses')."""
-  summed = []
-  for pairs in zip(*clone_grads):
-    grads = [g for g, _ in pairs if g is not None]
-    var = pairs[0][1]
-    if not grads:
-      summed.append((None, var))
-    elif len(grads) == 1:
-      summed.append((grads[0], var))
-    else:
-      summed.append((tf.add_n(grads, name=var.op.name + '/sum_grads'), var))
-  return summed
-
-
 def _add_summaries(end_points, clone_scope, rate, total_loss):
   """slim's summaries: activations, sparsity, losses, variables, rate."""
   for name, value in end_points.items():
@@ -392,10 +354,75 @@ def _add_summaries(end_points, clone_scope, rate, total_loss):
   tf.summary.scalar('total_loss', total_loss)
 
 
+def _check_images(images, num_clones):
+  """Raises ValueError for a batch the clones cannot split or too small."""
+  batch = images.shape[0]
+  _check(batch is not None and batch % num_clones == 0,
+         'images: the batch (%s) must split among num_clones=%d', batch,
+         num_clones)
+  image_size = int(images.shape[1])
+  _check(image_size >= inception_v3.MIN_IMAGE_SIZE,
+         'images must be at least %d pixels, got %d',
+         inception_v3.MIN_IMAGE_SIZE, image_size)
+
+
+def build_clones(images, labels, num_classes, config,
+                 deployment=deployment_lib.Deployment(), network_fn=None):
+  """slim's clones: the network on its share of the batch, with slim's losses.
+
+  model_deploy.create_clones of a clone_fn as research/slim's trainer has
+  it: each clone takes the next slice of `images` and `labels`, builds the
+  network (the aux head from 107 pixels, the global pool above 362) and
+  adds slim's losses (`add_losses`).
+
+  Args:
+    images: float32 [batch_size * num_clones, size, size, 3].
+    labels: int [batch_size * num_clones].
+    num_classes: the model's classes.
+    config: a TrainConfig (the model, weight decay, label smoothing, frozen
+      BatchNorm).
+    deployment: where the clones go (a nets.deployment.Deployment, or a
+      model_deploy.DeploymentConfig).
+    network_fn: fn(images, create_aux_logits[, global_pool]) -> (logits,
+      end_points); default config's network from nets_factory.
+
+  Returns:
+    The model_deploy Clones; each one's outputs are (logits, end_points).
+
+  Raises:
+    ValueError: for a batch that does not split among the clones or an
+      input smaller than the network takes (before building).
+  """
+  _check_images(images, deployment.num_clones)
+  image_size = int(images.shape[1])
+  if network_fn is None:
+    network_fn = nets_factory.get_network_fn(
+        config.model_name, num_classes, weight_decay=config.weight_decay,
+        is_training=True, batch_norm_training=batch_norm_training(config))
+  options = {'create_aux_logits': inception_v3.aux_logits_fit(image_size)}
+  if inception_v3.needs_global_pool(image_size):
+    options['global_pool'] = True  # tf-slim's own network has no such flag.
+  batches = iter(zip(tf.split(images, deployment.num_clones),
+                     tf.split(labels, deployment.num_clones)))
+
+  def clone_fn():
+    clone_images, clone_labels = next(batches)
+    logits, end_points = network_fn(clone_images, **options)
+    add_losses(logits, end_points, clone_labels, num_classes,
+               config.label_smoothing)
+    return logits, end_points
+
+  return model_deploy.create_clones(deployment, clone_fn)
+
+
 def build_training(images, labels, num_classes, config,
                    num_samples_per_epoch,
                    deployment=deployment_lib.Deployment()):
   """Builds slim's training graph in the default graph.
+
+  The clones (`build_clones`), their loss and summed gradients
+  (model_deploy.optimize_clones), the optimizer's update, the first
+  clone's BatchNorm updates and the moving averages in one train op.
 
   Args:
     images: float32 [batch_size * num_clones, size, size, 3] in [-1, 1]
@@ -415,43 +442,20 @@ def build_training(images, labels, num_classes, config,
       network is built) a trainable or exclude scope that matches no
       variable.
   """
+  _check_images(images, deployment.num_clones)
   batch = images.shape[0]
-  _check(batch is not None and batch % deployment.num_clones == 0,
-         'images: the batch (%s) must split among num_clones=%d', batch,
-         deployment.num_clones)
   image_size = int(images.shape[1])
-  _check(image_size >= inception_v3.MIN_IMAGE_SIZE,
-         'images must be at least %d pixels, got %d',
-         inception_v3.MIN_IMAGE_SIZE, image_size)
-  network_fn = nets_factory.get_network_fn(
-      config.model_name, num_classes, weight_decay=config.weight_decay,
-      is_training=True, batch_norm_training=batch_norm_training(config))
-  aux = inception_v3.aux_logits_fit(image_size)
-  global_pool = inception_v3.needs_global_pool(image_size)
   num_clones = deployment.num_clones
   with deployment.device_scope():
     with tf.device(deployment.variables_device()):
       global_step = tf.train.get_or_create_global_step()
-    clone_scopes, first_end_points = [], None
-    with slim.arg_scope([slim.model_variable, slim.variable],
-                        device=deployment.variables_device()):
-      for i, (clone_images, clone_labels) in enumerate(zip(
-          tf.split(images, num_clones), tf.split(labels, num_clones))):
-        scope = deployment.clone_scope(i)
-        with _name_scope(scope), tf.device(deployment.clone_device(i)):
-          with tf.variable_scope(tf.get_variable_scope(),
-                                 reuse=True if i else None):
-            logits, end_points = network_fn(
-                clone_images, create_aux_logits=aux, global_pool=global_pool)
-            add_losses(logits, end_points, clone_labels, num_classes,
-                       config.label_smoothing)
-        clone_scopes.append(scope)
-        first_end_points = first_end_points or end_points
+    clones = build_clones(images, labels, num_classes, config, deployment)
+    first_clone = clones[0]
     var_list = variables_to_train(config.trainable_scopes)
     if config.checkpoint_path:
       check_exclude_scopes(config.checkpoint_exclude_scopes, image_size)
     # Before the optimizer's slots: only the network's updates.
-    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clone_scopes[0])
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone.scope)
 
     averages, averaged = None, None
     if config.moving_average_decay:
@@ -472,16 +476,11 @@ def build_training(images, labels, num_classes, config,
           total_num_replicas=deployment.worker_replicas,
           variable_averages=averages, variables_to_average=averaged)
 
-    regularization = tf.losses.get_regularization_losses()
-    clone_losses, clone_grads = [], []
-    for i, scope in enumerate(clone_scopes):
-      with _name_scope(scope), tf.device(deployment.clone_device(i)):
-        loss = _clone_loss(scope, num_clones, regularization if i == 0
-                           else None)
-        clone_losses.append(loss)
-        clone_grads.append(opt.compute_gradients(loss, var_list=var_list))
-    total_loss = tf.add_n(clone_losses, name='Losses/total_loss')
-    grad_updates = opt.apply_gradients(_sum_gradients(clone_grads),
+    # 'Losses/total_loss': the summary keeps the tag 'total_loss'.
+    with tf.name_scope('Losses'):
+      total_loss, grads_and_vars = model_deploy.optimize_clones(
+          clones, opt, var_list=var_list)
+    grad_updates = opt.apply_gradients(grads_and_vars,
                                        global_step=global_step)
     updates = [grad_updates] + update_ops
     moving_averages_init = None
@@ -497,7 +496,8 @@ def build_training(images, labels, num_classes, config,
       step = tf.identity(global_step.read_value(), name='step_after_update')
     if deployment.sync_replicas:
       hooks.append(opt.make_session_run_hook(deployment.is_chief))
-    _add_summaries(first_end_points, clone_scopes[0], rate, total_loss)
+    first_end_points = first_clone.outputs[1]
+    _add_summaries(first_end_points, first_clone.scope, rate, total_loss)
   return Training(
       train_op=train_op, step=step, total_loss=total_loss,
       learning_rate=rate, global_step=global_step,

@@ -312,6 +312,24 @@ class BuildTest(tf.test.TestCase):
       if mode == 'forward':
         self.assertEqual(model.fetch.shape.as_list(), [1, 10])
 
+  def testTrainingTowersAreTheTrainersClones(self):
+    towers = ('/device:CPU:0', '/device:CPU:1')
+    model = graphs.build_model(Config(mode='forward-backward', batch_size=1,
+                                      image_size=75, num_classes=10,
+                                      devices=towers))
+    graph = model.graph
+    for i, device in enumerate(towers):
+      conv = graph.get_operation_by_name(
+          'clone_%d/InceptionV3/Logits/Conv2d_1c_1x1/Conv2D' % i)
+      self.assertEqual(conv.device, device)
+      self.assertEqual(conv.inputs[0].shape[0], 1)
+      graph.get_operation_by_name('clone_%d/scaled_clone_loss' % i)
+    self.assertEqual(model.loss.op.name, 'total_loss')
+    with graph.as_default():
+      for variable in tf.global_variables():  # Where the trainer keeps them.
+        self.assertEqual(variable.device, '/device:CPU:0')
+    self.assertEqual(model.fetch.shape.as_list(), [190])  # A gradient each.
+
   def testNchwIsRefused(self):
     with self.assertRaisesRegex(BenchmarkError,
                                 '--data_format=NCHW: not supported'):

@@ -145,7 +145,7 @@ class BuildFileTest(unittest.TestCase):
   def testDataFilesAreShippedByBuildAndSetup(self):
     data_files = _repo_files('nets/data/*')
     self.assertIn('nets/data/imagenet_synsets.txt', data_files)
-    self.assertEqual(sorted(self.rules['imagenet'][1]['data']), data_files)
+    self.assertEqual(sorted(self.rules['labels'][1]['data']), data_files)
     packaged = {os.path.relpath(path, REPO_ROOT)
                 for pattern in setup_keyword('package_data')['nets']
                 for path in glob.glob(os.path.join(REPO_ROOT, 'nets', pattern))}

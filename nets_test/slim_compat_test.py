@@ -1024,5 +1024,83 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
     self.assertIn('OK', result.stdout)
 
 
+# The modules a slim user imports (slim's surface) and every module that
+# uses tf-slim itself: each applies the patches when imported.
+SLIM_SURFACE = ('dataset_factory', 'dataset_utils', 'inception',
+                'inception_preprocessing', 'model_deploy', 'nets_factory',
+                'preprocessing', 'preprocessing_factory')
+
+# A user's own dataset module, as the README maps slim's: nets.dataset_utils
+# and tf-slim only; it decodes the PNG records through slim's Image handler.
+USER_DATASET_SCRIPT = """
+import json, sys
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+from nets import dataset_utils
+
+def decoder():
+  keys = {
+      'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
+      'image/format': tf.FixedLenFeature((), tf.string, default_value='png'),
+      'image/class/label': tf.FixedLenFeature([], tf.int64),
+  }
+  items = {'image': slim.tfexample_decoder.Image(),
+           'label': slim.tfexample_decoder.Tensor('image/class/label')}
+  return slim.tfexample_decoder.TFExampleDecoder(keys, items)
+
+records = list(tf.io.tf_record_iterator(sys.argv[1]))
+with tf.Graph().as_default():
+  serialized = tf.placeholder(tf.string, [])
+  image, label = decoder().decode(serialized, ['image', 'label'])
+  with tf.Session() as sess:
+    out = [sess.run([image, label], {serialized: r}) for r in records]
+print(json.dumps([[i.tolist(), int(l)] for i, l in out]))
+"""
+
+
+class AppliedOnImportTest(tf.test.TestCase):
+
+  def testEveryModuleUsingTfSlimAppliesThePatches(self):
+    """slim's surface calls apply(); other tf-slim users, or an import does."""
+    nets_dir = os.path.join(testing.REPO_ROOT, 'nets')
+    applies, imports_slim, nets_imports = set(), set(), {}
+    for name in sorted(os.listdir(nets_dir)):
+      if not name.endswith('.py') or name == 'slim_compat.py':
+        continue
+      module = name[:-3]
+      with open(os.path.join(nets_dir, name)) as f:
+        tree = ast.parse(f.read())
+      nets_imports[module] = set()
+      for node in tree.body:
+        if isinstance(node, ast.Expr) and (
+            ast.unparse(node) == 'slim_compat.apply()'):
+          applies.add(module)
+        elif isinstance(node, ast.Import) and any(
+            a.name == 'tf_slim' for a in node.names):
+          imports_slim.add(module)
+        elif isinstance(node, ast.ImportFrom) and node.module == 'nets':
+          nets_imports[module].update(a.name for a in node.names)
+    for module in SLIM_SURFACE:
+      self.assertIn(module, applies)
+    for module in imports_slim:
+      self.assertTrue(module in applies or nets_imports[module] & applies,
+                      '%s uses tf-slim but neither it nor a nets module it '
+                      'imports calls slim_compat.apply()' % module)
+
+  def testUserDatasetModuleReadsImagesThroughSlim(self):
+    images = np.random.RandomState(0).randint(
+        0, 256, [2, 5, 7, 3]).astype(np.uint8)
+    path = os.path.join(self.get_temp_dir(), 'user-train.tfrecord')
+    testing.write_tfrecord(path, [
+        dataset_utils.image_to_tfexample(data, b'png', 5, 7, label)
+        for label, data in enumerate(testing.encode_images(images, 'png'))])
+    result = testing.run_python(['-c', USER_DATASET_SCRIPT, path])
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    decoded = json.loads(result.stdout.strip().splitlines()[-1])
+    self.assertEqual([label for _, label in decoded], [0, 1])
+    for (image, _), expected in zip(decoded, images):
+      self.assertAllEqual(image, expected)
+
+
 if __name__ == '__main__':
   tf.test.main()

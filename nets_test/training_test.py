@@ -3,9 +3,11 @@
 import io
 import os
 import tempfile
+from unittest import mock
 
 import numpy as np
 import tensorflow.compat.v1 as tf
+import tf_slim as slim
 
 from nets import deployment as deployment_lib
 from nets import training
@@ -230,3 +232,48 @@ class BenchmarkTrainingRowsTest(tf.test.TestCase):
     # betas (no gammas: scale=False) and the dense layer's kernel and bias.
     self.assertEqual(sizes['train'], 190)
     self.assertEqual(sizes['keras_train'], 190)
+
+
+@slim.add_arg_scope
+def _no_dropout(inputs, keep_prob=0.5, is_training=True, scope=None,
+                **unused_kwargs):
+  """slim.dropout's signature, keeping everything (deterministic losses)."""
+  del keep_prob, is_training, scope
+  return inputs
+
+
+class BenchmarkBuildsTheTrainersLossTest(tf.test.TestCase):
+  """benchmark.py's forward-backward graph has nets.training's loss."""
+
+  def testSameLossOnTheSameWeightsAndBatch(self):
+    from nets.benchmarking import config as config_lib  # pylint: disable=g-import-not-at-top
+    from nets.benchmarking import graphs  # pylint: disable=g-import-not-at-top
+    size, num_classes = 107, 5  # The aux head's loss included.
+    path = os.path.join(self.get_temp_dir(), 'weights', 'model.ckpt')
+    values = testing.write_checkpoint(path, num_classes=num_classes,
+                                      image_size=size)
+    images = np.random.RandomState(1).uniform(
+        -1, 1, [2, size, size, 3]).astype(np.float32)
+    labels = np.array([0, 3], np.int32)
+    losses = []
+    # Dropout draws differ between graphs: both builds keep everything.
+    with mock.patch.object(slim, 'dropout', _no_dropout):
+      config = config_lib.Config(mode='forward-backward', batch_size=2,
+                                 image_size=size, num_classes=num_classes)
+      model = graphs.build_model(config, values)
+      with graphs.start_session(model, config) as session:
+        losses.append(session.run(model.loss, {model.images[0]: images,
+                                               model.labels: labels}))
+      with tf.Graph().as_default():
+        built = training.build_training(
+            tf.constant(images), tf.constant(labels), num_classes,
+            training.TrainConfig(), num_samples_per_epoch=10)
+        with tf.Session() as session:
+          session.run(tf.global_variables_initializer())
+          testing.assign(session, [v for v in tf.global_variables()
+                                   if v.op.name in values], values)
+          losses.append(session.run(built.total_loss))
+          regularization = session.run(
+              tf.add_n(tf.losses.get_regularization_losses()))
+    self.assertGreater(regularization, 0.1)  # Weight decay counts in both.
+    self.assertAllClose(losses[0], losses[1], rtol=1e-4)

@@ -2,9 +2,11 @@
 
 `build_model` builds one Config: random inputs, one tower per device (the
 variables shared), and the op each step runs: the logits (forward, as the
-seed), or one element of each tower-averaged gradient of slim's training
-loss (forward-backward), or nets.inference's optimized graph, in float32 or
-16 bits, on an input generated once. `start_session` opens, initializes and
+seed), or one element of each gradient of the trainer's loss (forward-
+backward: nets.training's clones and model_deploy's summed gradients, the
+graph `nets.train_image_classifier` trains, without the update), or
+nets.inference's optimized graph, in float32 or 16 bits, on an input
+generated once. `start_session` opens, initializes and
 restores it.
 """
 
@@ -13,16 +15,16 @@ import dataclasses
 
 import tensorflow.compat.v1 as tf
 
+from nets import deployment
 from nets import inception_v3
 from nets import inference
+from nets import model_deploy
+from nets import training
 from nets.benchmarking import config as config_lib
 from nets.benchmarking import network
 from nets.benchmarking import weights as weights_lib
 
 BenchmarkError = config_lib.BenchmarkError
-
-# Weight of the auxiliary head's loss (slim's train_image_classifier).
-AUX_LOSS_WEIGHT = 0.4
 
 
 @dataclasses.dataclass
@@ -33,28 +35,17 @@ class Model:
   init_op: tf.Operation
   restore: object  # fn(session) or None
   images: list = dataclasses.field(default_factory=list)  # Each tower's input.
+  labels: object = None  # Forward-backward: the labels of the whole batch.
+  loss: object = None  # Forward-backward: the trainer's total loss.
 
 
-def _tower_loss(logits, end_points, num_classes, first_tower):
-  """slim's training loss: cross-entropy, 0.4 x the aux head's, weight decay."""
-  labels = tf.random_uniform([logits.shape[0]], maxval=num_classes,
-                             dtype=tf.int32)
-  onehot = tf.one_hot(labels, num_classes)
-  loss = tf.losses.softmax_cross_entropy(onehot, logits, loss_collection=None)
-  if 'AuxLogits' in end_points:
-    loss += tf.losses.softmax_cross_entropy(
-        onehot, end_points['AuxLogits'], weights=AUX_LOSS_WEIGHT,
-        loss_collection=None)
-  if first_tower:  # The variables, so their decay, exist once.
-    loss += tf.add_n(tf.losses.get_regularization_losses())
-  return loss
+@dataclasses.dataclass(frozen=True)
+class _Towers(deployment.Deployment):
+  """The trainer's deployment, its clones on the benchmark's devices."""
+  devices: tuple = ()
 
-
-def _average(tower_grads):
-  """Per-variable mean over the towers (data-parallel gradient)."""
-  if len(tower_grads) == 1:
-    return tower_grads[0]
-  return [tf.add_n(list(grads)) / len(grads) for grads in zip(*tower_grads)]
+  def clone_device(self, index):
+    return self.devices[index]
 
 
 def _needs_all(tensors):
@@ -105,12 +96,12 @@ def build_model(config, weights=None):
   check_buildable(config)
   if config.optimize:
     return _build_optimized(config, weights)
-  training = config.mode == 'forward-backward'
-  build = network.network_fn(config.network, config.num_classes,
-                             is_training=training)
+  if config.mode == 'forward-backward':
+    return _build_training(config, weights)
+  build = network.network_fn(config.network, config.num_classes)
   graph = tf.Graph()
   with graph.as_default():
-    tower_images, tower_logits, tower_grads = [], [], []
+    tower_images, tower_logits = [], []
     for i, device in enumerate(config.devices):
       with tf.device(device):
         images = tf.random_uniform(
@@ -118,27 +109,58 @@ def build_model(config, weights=None):
         options = {}
         if inception_v3.needs_global_pool(config.image_size):
           options['global_pool'] = True  # tf-slim's own network lacks it.
-        logits, end_points = build(
-            images, reuse=True if i else None,
-            create_aux_logits=(
-                training and inception_v3.aux_logits_fit(config.image_size)),
-            **options)
+        logits, _ = build(images, reuse=True if i else None,
+                          create_aux_logits=False, **options)
         tower_images.append(images)
         tower_logits.append(logits)
-        if training:
-          loss = _tower_loss(logits, end_points, config.num_classes, i == 0)
-          tower_grads.append(tf.gradients(loss, tf.trainable_variables()))
-    if training:
-      fetch = _needs_all(_average(tower_grads))
-    else:
-      fetch = tower_logits[0] if len(tower_logits) == 1 else tower_logits
-    init_op = tf.global_variables_initializer()
-    restore = None
+    fetch = tower_logits[0] if len(tower_logits) == 1 else tower_logits
+  return _with_weights(Model(graph, fetch, None, None, tower_images), config,
+                       weights)
+
+
+def _build_training(config, weights):
+  """The trainer's clones, loss and gradients, without the update.
+
+  nets.training's clones (model_deploy, one per device, slim's losses with
+  slim's default weight decay) and model_deploy's summed gradients, on a
+  random batch; the fetch is one element of each gradient.
+  """
+  train_config = training.TrainConfig()
+  network_fn = None  # The trainer's own: nets_factory's.
+  if config.network != 'port':
+    network_fn = network.network_fn(config.network, config.num_classes,
+                                    is_training=True,
+                                    weight_decay=train_config.weight_decay)
+  towers = _Towers(num_clones=len(config.devices),
+                   devices=tuple(config.devices))
+  batch = config.batch_size * len(config.devices)
+  graph = tf.Graph()
+  with graph.as_default():
+    with tf.device(config.devices[0]):
+      images = tf.random_uniform(
+          (batch, config.image_size, config.image_size, 3))
+      labels = tf.random_uniform([batch], maxval=config.num_classes,
+                                 dtype=tf.int32)
+    clones = training.build_clones(images, labels, config.num_classes,
+                                   train_config, towers, network_fn)
+    # Only its compute_gradients is used: no slots, no update.
+    optimizer = training.optimizer(train_config, train_config.learning_rate)
+    loss, grads_and_vars = model_deploy.optimize_clones(clones, optimizer)
+    fetch = _needs_all([g for g, _ in grads_and_vars])
+  return _with_weights(Model(graph, fetch, None, None, [images], labels,
+                             loss), config, weights)
+
+
+def _with_weights(model, config, weights):
+  """`model` with its initializer and the restore of the weights to time."""
+  with model.graph.as_default():
+    model.init_op = tf.global_variables_initializer()
     if weights is not None:
-      restore = weights_lib.feeding_loader(tf.global_variables(), weights)
+      model.restore = weights_lib.feeding_loader(tf.global_variables(),
+                                                 weights)
     elif config.checkpoint_path:
-      restore = weights_lib.checkpoint_restorer(config.checkpoint_path)
-  return Model(graph, fetch, init_op, restore, tower_images)
+      model.restore = weights_lib.checkpoint_restorer(config.checkpoint_path)
+  return model
 
 
 def _build_optimized(config, weights):
