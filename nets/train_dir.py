@@ -49,7 +49,8 @@ class NonFiniteError(ValueError):
   """
 
   def __init__(self, step, what, value=None):
-    super().__init__('%s is not finite at global step %d' % (what, step))
+    super().__init__('%s %s not finite at global step %d' % (
+        what, 'are' if what == 'the weights' else 'is', step))
     self.step, self.what, self.value = step, what, value
 
 
