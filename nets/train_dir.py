@@ -26,6 +26,8 @@ from google.protobuf import text_format
 import tensorflow.compat.v1 as tf
 from tensorflow.python.training import checkpoint_state_pb2  # pylint: disable=g-direct-tensorflow-import
 
+from nets import cli
+
 LOCK_FILENAME = 'lock'
 STATE_FILENAME = 'checkpoint'  # tf.train.Saver's.
 _DATA_FILE = re.compile(r'\.data-(\d+)-of-(\d+)$')
@@ -286,8 +288,7 @@ class Saver(tf.train.Saver):
         free = ', %s free' % _megabytes(shutil.disk_usage(folder).free)
       except OSError:
         free = ''
-      message = getattr(e, 'message', None) or str(e)
-      why = message.strip().splitlines()[0].rsplit('; ', 1)[-1]
+      why = cli.reason(e).rsplit('; ', 1)[-1]  # Not TF's temporary file.
       raise CheckpointWriteError(
           'cannot save checkpoint %s in %s: %s (a checkpoint takes about %s%s)'
           % (os.path.basename(prefix), folder, why,
