@@ -23,7 +23,9 @@ The modules, by role:
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
   training         training (slim's train op and loop), deployment (clones,
-                   replicas, a TensorFlow cluster)
+                   replicas, a TensorFlow cluster), train_dir (its lock and
+                   the checkpoints a run resumes), interrupts (Ctrl-C while
+                   TensorFlow blocks)
   tools            classify, export, to_keras, to_onnx, convert_images,
                    eval_image_classifier, train_image_classifier (each
                    `python -m nets.<tool>`; benchmark.py at the top)
