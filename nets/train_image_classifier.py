@@ -107,19 +107,21 @@ def waiting_for(cluster, task, reachable=_reachable):
   if missing:
     return ', '.join(missing) + ' to start'
   if task == 0:
-    return 'the ps tasks to accept the session'
+    return 'its session on the ps tasks (variables initialized or restored)'
   chief = cluster[deployment_lib.WORKER_JOB][0]
   return 'the chief (worker task 0, %s) to %sinitialize the variables' % (
       chief, '' if reachable(chief) else 'start and ')
 
 
 class _WaitingLines(object):
-  """Says every `every` seconds what a cluster worker waits for, until
-  `stop()` (its session is ready)."""
+  """Says every `every` seconds what a cluster worker waits for, from
+  `start()` (its session is being created) until `stop()` (it is ready)."""
 
   def __init__(self, cluster, task, every):
     self._done = threading.Event()
     self._cluster, self._task, self._every = cluster, task, every
+
+  def start(self):
     threading.Thread(target=self._say, name='waiting-lines',
                      daemon=True).start()
 
@@ -168,7 +170,8 @@ def main(argv):
     ctrl_c.training()
 
   result = training.train(FLAGS.train_dir, source, config, deployment,
-                          should_stop=ctrl_c.should_stop, started=started)
+                          should_stop=ctrl_c.should_stop, started=started,
+                          connecting=waiting and waiting.start)
   if result.interrupted:
     cli.fail('interrupted at global step %d; %s' % (
         result.global_step, 'saved %s' % result.checkpoint

@@ -670,7 +670,8 @@ def _say(out, line):
 
 
 def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
-        init_fn=None, out=None, should_stop=None, started=None):
+        init_fn=None, out=None, should_stop=None, started=None,
+        connecting=None):
   """Runs the training loop until max_number_of_steps or a stop request.
 
   Stops at the first non-finite loss, saving nothing more (see
@@ -688,6 +689,8 @@ def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
     should_stop: fn() -> bool asked after every step; True stops the loop
       (the chief then saves a checkpoint).
     started: fn() called once the session is ready, before the first step.
+    connecting: fn() called as the session is being created (a cluster
+      worker then waits for its ps tasks and its chief).
 
   Returns:
     A Result.
@@ -704,6 +707,8 @@ def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
       init_fn=init_fn, saver=train_dir_lib.Saver() if chief else None)
   losses, interrupted = [], False
   every = config.log_every_n_steps
+  if connecting:
+    connecting()
   try:
     with _queue_runners_end_quietly() as over, \
          tf.train.MonitoredTrainingSession(
@@ -766,7 +771,8 @@ def non_finite_error(error, config, train_dir):
 
 
 def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
-          out=None, should_stop=None, seed=None, started=None):
+          out=None, should_stop=None, seed=None, started=None,
+          connecting=None):
   """slim's train_image_classifier: builds the graph and trains.
 
   The chief locks train_dir for the run (train_dir.lock: a second trainer
@@ -782,7 +788,8 @@ def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
     out: where progress and notes go (default sys.stdout).
     should_stop: fn() -> bool asked after every step (see `run`).
     seed: overrides config.seed.
-    started: fn() called once the session is ready (see `run`).
+    started, connecting: fn()s called once the session is ready and as it
+      is being created (see `run`).
 
   Returns:
     A Result.
@@ -832,7 +839,7 @@ def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
                if batch_norm_training(config) else '',
                '; seed %d' % seed if seed is not None else ''))
       result = run(training, train_dir, config, deployment, init_fn, out,
-                   should_stop, started)
+                   should_stop, started, connecting)
   finally:
     if lock is not None:
       lock.release()
