@@ -838,6 +838,11 @@ def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
                '; BatchNorm outside trainable_scopes in inference mode'
                if batch_norm_training(config) else '',
                '; seed %d' % seed if seed is not None else ''))
+      if config.trainable_scopes is not None and not config.freeze_batch_norm:
+        _say(out, 'Note: BatchNorm trains on batch statistics (slim\'s '
+             'default) and evaluates with the moving ones, which few steps '
+             'hardly move: fine-tuning only some scopes, --freeze_batch_norm '
+             'trains them on the features evaluation gives them')
       result = run(training, train_dir, config, deployment, init_fn, out,
                    should_stop, started, connecting)
   finally:
