@@ -618,3 +618,50 @@ class ClusterFaultsTest(tf.test.TestCase):
       finally:
         proc.kill()
         proc.communicate()
+
+
+class KilledWhileSavingTest(tf.test.TestCase):
+  """SIGKILL while a checkpoint is being written: the next run resumes from
+  the newest complete one and removes the unfinished save."""
+
+  def testResumesFromTheNewestCompleteCheckpoint(self):
+    root = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    folder = write_images(os.path.join(root, 'images'))
+    train_dir = os.path.join(root, 'train')
+    proc = start_tool(*folder_args(train_dir, folder,
+                                   '--save_interval_secs=1',
+                                   '--max_number_of_steps=100000'))
+    unfinished = None
+    try:
+      deadline = time.time() + testing.SUBPROCESS_TIMEOUT_S
+      while unfinished is None and time.time() < deadline:
+        for name in os.listdir(train_dir) if os.path.isdir(train_dir) else ():
+          if name.endswith('_temp') and os.path.exists(
+              os.path.join(train_dir, 'model.ckpt-0.index')):
+            unfinished = name
+        time.sleep(0.01)
+      proc.send_signal(signal.SIGKILL)
+      proc.communicate()
+    finally:
+      proc.kill()
+    self.assertIsNotNone(unfinished)
+    # A save writes its index last: the newest index is the newest complete
+    # checkpoint, whether or not the state file names it yet.
+    step = max(int(n[len('model.ckpt-'):-len('.index')])
+               for n in os.listdir(train_dir) if n.endswith('.index'))
+    newest = os.path.join(train_dir, 'model.ckpt-%d' % step)
+    rc, stdout, stderr = testing.run_tool(TOOL, *folder_args(
+        train_dir, folder, '--max_number_of_steps=%d' % (step + 1)))
+    self.assertEqual((rc, stderr), (0, []), stdout)
+    self.assertIn('Resuming from %s (global step %d)' % (newest, step),
+                  stdout)
+    latest = os.path.join(train_dir, 'model.ckpt-%d' % (step + 1))
+    self.assertIn('Stopped at global step %d: %s' % (step + 1, latest),
+                  stdout)
+    self.assertFalse([n for n in os.listdir(train_dir)
+                      if n.endswith('_temp')])
+    for name in os.listdir(train_dir):
+      if name.startswith('model.ckpt-') and '.' in name:
+        prefix = os.path.join(train_dir, name.split('.')[0] + '.' +
+                              name.split('.')[1])
+        self.assertTrue(os.path.exists(prefix + '.index'), name)
