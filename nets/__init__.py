@@ -26,7 +26,9 @@ The modules, by role:
   training         model_deploy (slim's clones, their losses and summed
                    gradients), training (slim's train op and loop, on
                    model_deploy), deployment (replicas, a TensorFlow
-                   cluster's servers and devices)
+                   cluster's servers and devices), train_dir (its lock and
+                   the checkpoints a run resumes), interrupts (Ctrl-C while
+                   TensorFlow blocks)
   tools            classify, export, to_keras, to_onnx, convert_images,
                    eval_image_classifier, train_image_classifier (each
                    `python -m nets.<tool>`; benchmark.py at the top)

@@ -143,7 +143,7 @@ def _named_failure(example):
 
 
 def examples(source, training=False, num_readers=4, shuffle_buffer=None,
-             seed=None, num_shards=1, shard_index=0):
+             seed=None, num_shards=1, shard_index=0, repeatable=False):
   """Decoded examples {'image': uint8 [h, w, 3], 'label': int64}.
 
   Args:
@@ -158,6 +158,8 @@ def examples(source, training=False, num_readers=4, shuffle_buffer=None,
     num_shards, shard_index: read only every num_shards-th file (or example,
       when there are fewer files than shards), from shard_index: one shard
       per worker of a cluster.
+    repeatable: in training, read in an order fixed by `seed` (parallel
+      reading and decoding keep their order).
 
   Returns:
     A tf.data.Dataset.
@@ -168,7 +170,7 @@ def examples(source, training=False, num_readers=4, shuffle_buffer=None,
   if not 0 <= shard_index < num_shards:
     raise ValueError('shard_index must be in [0, num_shards), got %r of %r'
                      % (shard_index, num_shards))
-  deterministic = not training
+  deterministic = not training or repeatable
   if isinstance(source, ImageFolder):
     records = tf.data.Dataset.from_tensor_slices(
         (source.paths, tf.constant(source.labels, tf.int64)))
@@ -190,7 +192,7 @@ def examples(source, training=False, num_readers=4, shuffle_buffer=None,
   if training:
     records = file_names.interleave(
         tf.data.TFRecordDataset, cycle_length=max(1, num_readers),
-        num_parallel_calls=max(1, num_readers), deterministic=False)
+        num_parallel_calls=max(1, num_readers), deterministic=repeatable)
   else:  # File after file: reading is cheap next to decoding (parallel).
     records = file_names.flat_map(tf.data.TFRecordDataset)
   if num_shards > 1 and not shard_files:
@@ -210,7 +212,8 @@ def examples(source, training=False, num_readers=4, shuffle_buffer=None,
 
 
 def batches(example_dataset, preprocess_fn, image_size, batch_size,
-            training=False, labels_offset=0, num_threads=None):
+            training=False, labels_offset=0, num_threads=None,
+            repeatable=False):
   """(images, labels) tensors of the next batch, from `examples(...)`.
 
   Args:
@@ -223,6 +226,10 @@ def batches(example_dataset, preprocess_fn, image_size, batch_size,
     training: drop a partial last batch (the examples repeat anyway).
     labels_offset: subtracted from every label (slim's --labels_offset).
     num_threads: parallel preprocessing calls; None: tf.data's choice.
+    repeatable: in training, the same batches from the same seeds: images
+      are preprocessed one at a time, in order (random preprocessing ops
+      draw from one generator, so parallel calls would share it in any
+      order).
 
   Returns:
     (images float32 [batch, size, size, 3], labels int64 [batch]) from a
@@ -243,8 +250,11 @@ def batches(example_dataset, preprocess_fn, image_size, batch_size,
     image = preprocess_fn(example['image'], image_size, image_size)
     return image, example['label'] - labels_offset
 
-  ready = example_dataset.map(prepare, num_parallel_calls=num_threads or
-                              AUTOTUNE, deterministic=not training)
+  if training and repeatable:
+    ready = example_dataset.map(prepare)
+  else:
+    ready = example_dataset.map(prepare, num_parallel_calls=num_threads or
+                                AUTOTUNE, deterministic=not training)
   ready = ready.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
   images, labels = tf.data.make_one_shot_iterator(ready).get_next()
   images.set_shape([batch_size if training else None, image_size,

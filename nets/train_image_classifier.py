@@ -11,8 +11,11 @@ own classes (nets.convert_images), only the new logits trained:
       --trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits \
       --freeze_batch_norm --max_number_of_steps=1000
 
-A second run with the same --train_dir resumes from its newest checkpoint.
-Ctrl-C saves a checkpoint and exits with status 130.
+A second run with the same --train_dir resumes from its newest complete
+checkpoint; while a run lasts, the train_dir is locked (a second trainer is
+refused). Ctrl-C saves a checkpoint and exits with status 130 (a second
+Ctrl-C stops at once); a NaN or infinite loss stops the run (status 1)
+before anything non-finite is saved. --seed makes a run repeatable.
 
 On a TensorFlow cluster every process runs this command with the same
 --ps_hosts and --worker_hosts and its own --job_name and --task; a ps task
@@ -20,8 +23,8 @@ serves the variables until it is killed, task 0 of the workers is the chief.
 """
 
 import dataclasses
-import signal
-import time
+import socket
+import threading
 
 from nets import cli
 
@@ -82,38 +85,93 @@ def config_from_flags():
   return training.TrainConfig(**{name: FLAGS[name].value for name in names})
 
 
-class _Interrupt(object):
-  """Ctrl-C once training runs: ask the loop to stop (it then saves)."""
+def _reachable(host_port, timeout=1.0):
+  host, _, port = host_port.rpartition(':')
+  try:
+    socket.create_connection((host.strip('[]'), int(port)), timeout).close()
+    return True
+  except (OSError, ValueError):
+    return False
 
-  def __init__(self):
-    self.requested = False
 
-  def __call__(self, *unused_args):
-    self.requested = True
+def waiting_for(cluster, task, reachable=_reachable):
+  """What worker `task` of `cluster` ({job: [host:port]}) waits for.
 
-  def should_stop(self):
-    return self.requested
+  The ps tasks that do not answer yet; else, for a worker other than the
+  chief, the chief (worker task 0), which initializes the variables.
+  """
+  from nets import deployment as deployment_lib
+  ps_hosts = cluster.get(deployment_lib.PS_JOB, [])
+  missing = ['ps task %d (%s)' % (i, host) for i, host in enumerate(ps_hosts)
+             if not reachable(host)]
+  if missing:
+    return ', '.join(missing) + ' to start'
+  if task == 0:
+    return 'its session on the ps tasks (variables initialized or restored)'
+  chief = cluster[deployment_lib.WORKER_JOB][0]
+  return 'the chief (worker task 0, %s) to %sinitialize the variables' % (
+      chief, '' if reachable(chief) else 'start and ')
+
+
+class _WaitingLines(object):
+  """Says every `every` seconds what a cluster worker waits for, from
+  `start()` (its session is being created) until `stop()` (it is ready)."""
+
+  def __init__(self, cluster, task, every):
+    self._done = threading.Event()
+    self._cluster, self._task, self._every = cluster, task, every
+
+  def start(self):
+    threading.Thread(target=self._say, name='waiting-lines',
+                     daemon=True).start()
+
+  def _say(self):
+    while not self._done.wait(self._every):
+      print('worker task %d: waiting for %s (Ctrl-C stops)' % (
+          self._task, waiting_for(self._cluster, self._task)), flush=True)
+
+  def stop(self):
+    self._done.set()
+
+
+# Seconds between a waiting worker's lines.
+WAITING_LINE_SECS = 5
 
 
 def main(argv):
   del argv  # Unused.
   from nets import dataset_flags
+  from nets import interrupts
   from nets import training
+  ctrl_c = interrupts.CtrlC()  # Before the server: Ctrl-C works from now.
   config = config_from_flags()
   deployment, server = deployment_from_flags()
+  if server is not None:
+    print('%s task %d: TensorFlow serves on every interface at port %s, '
+          'with no authentication: keep the cluster on a private network' % (
+              FLAGS.job_name, FLAGS.task, server.target.rsplit(':', 1)[-1]),
+          flush=True)
   if deployment is None:
     print('ps task %d serving on %s until killed' % (
         FLAGS.task, server.target), flush=True)
-    while True:  # Not server.join(): it would not let Ctrl-C through.
-      time.sleep(3600)
+    interrupts.wait_forever()
   if not FLAGS.train_dir:
     raise ValueError('--train_dir is required (checkpoints and summaries go '
                      'there)')
   source = dataset_flags.source_from_flags()
-  interrupt = _Interrupt()
-  signal.signal(signal.SIGINT, interrupt)
+  waiting = None
+  if deployment.cluster is not None:
+    waiting = _WaitingLines(deployment.cluster.as_dict(), deployment.task,
+                            WAITING_LINE_SECS)
+
+  def started():
+    if waiting is not None:
+      waiting.stop()
+    ctrl_c.training()
+
   result = training.train(FLAGS.train_dir, source, config, deployment,
-                          should_stop=interrupt.should_stop)
+                          should_stop=ctrl_c.should_stop, started=started,
+                          connecting=waiting and waiting.start)
   if result.interrupted:
     cli.fail('interrupted at global step %d; %s' % (
         result.global_step, 'saved %s' % result.checkpoint
@@ -212,6 +270,11 @@ def define_flags():
                        'Seconds between checkpoints.', lower_bound=1)
   flags.DEFINE_integer('save_summaries_secs', d.save_summaries_secs,
                        'Seconds between summaries.', lower_bound=1)
+  flags.DEFINE_integer('seed', None,
+                       'Seed of the initial weights, the input order and the '
+                       'random preprocessing, so that a run repeats (images '
+                       'are then preprocessed one at a time); default: '
+                       'random.', lower_bound=0)
   # Clones and the cluster.
   flags.DEFINE_integer('num_clones', 1,
                        'Towers in this process, one per GPU (or CPU '

@@ -37,6 +37,8 @@ instead of flags (`nets.train_image_classifier` is the command line):
 import contextlib
 import dataclasses
 import functools
+import math
+import os
 import re
 import sys
 import threading
@@ -52,6 +54,7 @@ from nets import input_pipeline
 from nets import model_deploy
 from nets import nets_factory
 from nets import preprocessing_factory
+from nets import train_dir as train_dir_lib
 
 OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'rmsprop',
               'sgd')
@@ -126,6 +129,7 @@ class TrainConfig:
   log_every_n_steps: int = 10
   save_interval_secs: int = 600
   save_summaries_secs: int = 600
+  seed: int = None
 
   def __post_init__(self):
     for name in ('checkpoint_exclude_scopes', 'trainable_scopes'):
@@ -172,6 +176,9 @@ class TrainConfig:
              self.moving_average_decay)
     if self.trainable_scopes is not None:
       _check(self.trainable_scopes, 'trainable_scopes names no scope')
+    if self.seed is not None:
+      _check(isinstance(self.seed, int) and self.seed >= 0,
+             'seed must be an integer >= 0, got %r', self.seed)
 
   @property
   def image_size(self):
@@ -518,7 +525,8 @@ def input_batches(source, config, deployment=deployment_lib.Deployment(),
     source: a slim Dataset or an input_pipeline.ImageFolder.
     config: a TrainConfig.
     deployment: a Deployment (shards, clones, the input device).
-    seed: seed of the shuffles (None: random).
+    seed: seed of the shuffles (None: random); given, the batches repeat
+      exactly (input_pipeline's `repeatable`), with the graph's seed set.
 
   Returns:
     (images [batch_size * num_clones, size, size, 3], labels).
@@ -526,15 +534,17 @@ def input_batches(source, config, deployment=deployment_lib.Deployment(),
   preprocess = preprocessing_factory.get_preprocessing(
       config.preprocessing_name or config.model_name, is_training=True)
   preprocess = functools.partial(preprocess, add_image_summaries=False)
+  repeatable = seed is not None
   with tf.device(deployment.inputs_device()):
     examples = input_pipeline.examples(
         source, training=True, num_readers=config.num_readers, seed=seed,
-        num_shards=deployment.worker_replicas, shard_index=deployment.task)
+        num_shards=deployment.worker_replicas, shard_index=deployment.task,
+        repeatable=repeatable)
     images, labels = input_pipeline.batches(
         examples, preprocess, config.image_size,
         config.batch_size * deployment.num_clones, training=True,
         labels_offset=config.labels_offset,
-        num_threads=config.num_preprocessing_threads)
+        num_threads=config.num_preprocessing_threads, repeatable=repeatable)
     tf.summary.image('final_distorted_image', (images + 1.0) / 2.0)
   return images, labels
 
@@ -660,8 +670,12 @@ def _say(out, line):
 
 
 def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
-        init_fn=None, out=None, should_stop=None):
+        init_fn=None, out=None, should_stop=None, started=None,
+        connecting=None):
   """Runs the training loop until max_number_of_steps or a stop request.
+
+  Stops at the first non-finite loss, saving nothing more (see
+  `non_finite_error`).
 
   Args:
     training: a Training (see build_training), in the default graph.
@@ -674,50 +688,96 @@ def run(training, train_dir, config, deployment=deployment_lib.Deployment(),
     out: where progress lines go (default sys.stdout).
     should_stop: fn() -> bool asked after every step; True stops the loop
       (the chief then saves a checkpoint).
+    started: fn() called once the session is ready, before the first step.
+    connecting: fn() called as the session is being created (a cluster
+      worker then waits for its ps tasks and its chief).
 
   Returns:
     A Result.
+
+  Raises:
+    ValueError: a non-finite loss or weights, a checkpoint that cannot be
+      written (train_dir.CheckpointWriteError).
   """
   hooks = list(training.hooks)
   if config.max_number_of_steps:
     hooks.append(_StopAtStepHook(last_step=config.max_number_of_steps))
   chief = deployment.is_chief
-  scaffold = tf.train.Scaffold(init_fn=init_fn)
+  scaffold = tf.train.Scaffold(
+      init_fn=init_fn, saver=train_dir_lib.Saver() if chief else None)
   losses, interrupted = [], False
   every = config.log_every_n_steps
-  with _queue_runners_end_quietly() as over, \
-       tf.train.MonitoredTrainingSession(
-      master=deployment.master, is_chief=chief,
-      checkpoint_dir=train_dir if chief else None, scaffold=scaffold,
-      hooks=hooks, save_checkpoint_secs=config.save_interval_secs,
-      save_summaries_secs=config.save_summaries_secs,
-      save_summaries_steps=None, config=deployment.session_config(),
-      stop_grace_period_secs=10, log_step_count_steps=None) as session:
-    step = session.run_step_fn(
-        lambda step_context: step_context.session.run(training.global_step))
-    logged_time, logged_step, runs = time.time(), step, 0
-    while not session.should_stop():
-      if should_stop and should_stop():
-        interrupted = True
-        break
-      loss, step = session.run([training.train_op, training.step])
-      losses.append((int(step), float(loss)))
-      runs += 1
-      if step // every > logged_step // every:
-        now = time.time()
-        per_step = (now - logged_time) / runs  # This process's steps.
-        _say(out, 'global step %d: loss = %.4f (%.3f sec/step, %.1f '
-             'images/s)' % (step, loss, per_step,
-                            training.images_per_step / per_step))
-        logged_time, logged_step, runs = now, step, 0
-    over.set()
+  if connecting:
+    connecting()
+  try:
+    with _queue_runners_end_quietly() as over, \
+         tf.train.MonitoredTrainingSession(
+        master=deployment.master, is_chief=chief,
+        checkpoint_dir=train_dir if chief else None, scaffold=scaffold,
+        hooks=hooks, save_checkpoint_secs=config.save_interval_secs,
+        save_summaries_secs=config.save_summaries_secs,
+        save_summaries_steps=None, config=deployment.session_config(),
+        stop_grace_period_secs=10, log_step_count_steps=None) as session:
+      step = session.run_step_fn(
+          lambda step_context: step_context.session.run(training.global_step))
+      if started:
+        started()
+      logged_time, logged_step, runs = time.time(), step, 0
+      while not session.should_stop():
+        if should_stop and should_stop():
+          interrupted = True
+          break
+        loss, step = session.run([training.train_op, training.step])
+        if not math.isfinite(loss):
+          raise train_dir_lib.NonFiniteError(int(step), 'the loss', loss)
+        losses.append((int(step), float(loss)))
+        runs += 1
+        if step // every > logged_step // every:
+          now = time.time()
+          per_step = (now - logged_time) / runs  # This process's steps.
+          _say(out, 'global step %d: loss = %.4f (%.3f sec/step, %.1f '
+               'images/s)' % (step, loss, per_step,
+                              training.images_per_step / per_step))
+          logged_time, logged_step, runs = now, step, 0
+      over.set()
+  except train_dir_lib.NonFiniteError as e:
+    raise non_finite_error(e, config, train_dir if chief else None) from None
   checkpoint = latest_checkpoint(train_dir) if chief else None
   return Result(int(step), checkpoint, interrupted, None, losses)
 
 
+def non_finite_error(error, config, train_dir):
+  """The ValueError of a NaN or infinite loss (or weights): step and cause.
+
+  slim's create_train_op checks the total loss's numerics for the same
+  reason: a too high learning rate makes the weights overflow, and
+  training on would only write checkpoints of NaN.
+  """
+  what = error.what
+  if error.value is not None:
+    what = '%s is %s' % (what, error.value)
+  else:
+    what += ' are not finite'
+  if train_dir is None:
+    kept = 'the chief saves the checkpoints'
+  else:
+    newest = latest_checkpoint(train_dir)
+    kept = ('the newest checkpoint, %s, is the last finite one' %
+            os.path.basename(newest) if newest else 'no checkpoint saved')
+  return ValueError(
+      '%s at global step %d: learning_rate %g is likely too high (try a '
+      'smaller one); stopped without saving: %s' % (
+          what, error.step, config.learning_rate, kept))
+
+
 def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
-          out=None, should_stop=None, seed=None):
+          out=None, should_stop=None, seed=None, started=None,
+          connecting=None):
   """slim's train_image_classifier: builds the graph and trains.
+
+  The chief locks train_dir for the run (train_dir.lock: a second trainer
+  is refused) and resumes from its newest complete checkpoint, removing
+  what failed or killed saves left (train_dir.prepare_resume).
 
   Args:
     train_dir: checkpoints and summaries (the chief's); a run resumes from
@@ -727,45 +787,84 @@ def train(train_dir, source, config, deployment=deployment_lib.Deployment(),
     deployment: a Deployment (one machine by default).
     out: where progress and notes go (default sys.stdout).
     should_stop: fn() -> bool asked after every step (see `run`).
-    seed: seed of the input shuffles.
+    seed: overrides config.seed.
+    started, connecting: fn()s called once the session is ready and as it
+      is being created (see `run`).
 
   Returns:
     A Result.
 
   Raises:
-    ValueError: bad settings, a scope that matches nothing, labels_offset
-      leaving no classes; checkpoints.CheckpointError for a checkpoint that
-      cannot be restored (with its hints).
+    ValueError: bad settings, a source without examples, a scope that
+      matches nothing, labels_offset leaving no classes, a train_dir in use
+      (train_dir.TrainDirBusyError), a non-finite loss, a failed checkpoint
+      write; checkpoints.CheckpointError for a checkpoint that cannot be
+      restored (with its hints).
   """
+  check_source(source)
   num_classes = source.num_classes - config.labels_offset
   _check(num_classes >= 1, 'labels_offset=%d leaves no classes of the %d',
          config.labels_offset, source.num_classes)
-  with tf.Graph().as_default():
-    images, labels = input_batches(source, config, deployment, seed)
-    training = build_training(images, labels, num_classes, config,
-                              source.num_samples, deployment)
-    resume = latest_checkpoint(train_dir) if deployment.is_chief else None
-    init_fn = None
-    if resume:
-      check_resumable(resume)
-      _say(out, 'Resuming from %s (global step %s)%s' % (
-          resume, resume.rsplit('-', 1)[-1],
-          '; checkpoint_path is not used' if config.checkpoint_path else ''))
-    elif deployment.is_chief:
-      init_fn = fine_tune_init_fn(config, training, out)
-    _say(out, 'Training %d of %d trainable variables%s, %d images per '
-         'step%s' % (
-             len(training.variables_to_train), len(tf.trainable_variables()),
-             ' to global step %d' % config.max_number_of_steps
-             if config.max_number_of_steps else '',
-             training.images_per_step,
-             '; BatchNorm outside trainable_scopes in inference mode'
-             if batch_norm_training(config) else ''))
-    result = run(training, train_dir, config, deployment, init_fn, out,
-                 should_stop)
+  seed = config.seed if seed is None else seed
+  lock = None
+  try:
+    with tf.Graph().as_default():
+      if seed is not None:
+        tf.set_random_seed(seed)
+      images, labels = input_batches(source, config, deployment, seed)
+      training = build_training(images, labels, num_classes, config,
+                                source.num_samples, deployment)
+      resume, init_fn = None, None
+      if deployment.is_chief:
+        lock = train_dir_lib.lock(train_dir)
+        resume, skipped = train_dir_lib.prepare_resume(train_dir)
+        for name, missing in skipped:
+          _say(out, 'Skipped %s: incomplete (%s), removed' % (name, missing))
+      if resume:
+        check_resumable(resume)
+        _say(out, 'Resuming from %s (global step %s)%s' % (
+            resume, resume.rsplit('-', 1)[-1],
+            '; checkpoint_path is not used' if config.checkpoint_path
+            else ''))
+      elif deployment.is_chief:
+        init_fn = fine_tune_init_fn(config, training, out)
+      _say(out, 'Training %d of %d trainable variables%s, %d images per '
+           'step%s%s' % (
+               len(training.variables_to_train),
+               len(tf.trainable_variables()),
+               ' to global step %d' % config.max_number_of_steps
+               if config.max_number_of_steps else '',
+               training.images_per_step,
+               '; BatchNorm outside trainable_scopes in inference mode'
+               if batch_norm_training(config) else '',
+               '; seed %d' % seed if seed is not None else ''))
+      if config.trainable_scopes is not None and not config.freeze_batch_norm:
+        _say(out, 'Note: BatchNorm trains on batch statistics (slim\'s '
+             'default) and evaluates with the moving ones, which few steps '
+             'hardly move: fine-tuning only some scopes, --freeze_batch_norm '
+             'trains them on the features evaluation gives them')
+      result = run(training, train_dir, config, deployment, init_fn, out,
+                   should_stop, started, connecting)
+  finally:
+    if lock is not None:
+      lock.release()
   result.resumed_from = resume
   if deployment.is_chief and result.checkpoint:
     _say(out, '%s at global step %d: %s' % (
         'Interrupted' if result.interrupted else 'Stopped',
         result.global_step, result.checkpoint))
   return result
+
+
+def check_source(source):
+  """Raises ValueError for a source without examples (training would wait
+  forever for its first batch)."""
+  if source.num_samples:
+    return
+  if isinstance(source, input_pipeline.ImageFolder):
+    where = source.image_dir
+  else:
+    where = source.data_sources
+    where = where if isinstance(where, str) else ', '.join(where)
+  raise ValueError('no examples to train on: %s has none (use another '
+                   'split or dataset)' % where)

@@ -277,3 +277,45 @@ class BenchmarkBuildsTheTrainersLossTest(tf.test.TestCase):
               tf.add_n(tf.losses.get_regularization_losses()))
     self.assertGreater(regularization, 0.1)  # Weight decay counts in both.
     self.assertAllClose(losses[0], losses[1], rtol=1e-4)
+
+
+class SeedTest(tf.test.TestCase):
+  """A seed fixes the training batches: order, crops, flips and colours."""
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.dir = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
+    rng = np.random.RandomState(0)
+    images = [rng.randint(0, 256, (20 + i, 24, 3)).astype(np.uint8)
+              for i in range(6)]
+    for i, encoded in enumerate(testing.encode_images(images, 'png')):
+      folder = os.path.join(cls.dir, 'class_%d' % (i % 2))
+      os.makedirs(folder, exist_ok=True)
+      with open(os.path.join(folder, '%d.png' % i), 'wb') as f:
+        f.write(encoded)
+
+  def batches(self, seed, count=3):
+    from nets import input_pipeline  # pylint: disable=g-import-not-at-top
+    config = training.TrainConfig(train_image_size=SIZE, batch_size=4,
+                                  num_preprocessing_threads=4, seed=seed)
+    with tf.Graph().as_default():
+      tf.set_random_seed(seed)
+      batch = training.input_batches(
+          input_pipeline.ImageFolder(self.dir), config, seed=seed)
+      with tf.Session() as sess:
+        return [sess.run(batch) for _ in range(count)]
+
+  def testSameSeedSameBatches(self):
+    first, second = self.batches(7), self.batches(7)
+    for (images_1, labels_1), (images_2, labels_2) in zip(first, second):
+      self.assertAllEqual(labels_1, labels_2)
+      self.assertAllEqual(images_1, images_2)
+    other = self.batches(8)
+    self.assertFalse(all(np.array_equal(a[0], b[0])
+                         for a, b in zip(first, other)))
+
+  def testSeedIsChecked(self):
+    with self.assertRaisesRegex(ValueError, 'seed must be an integer >= 0, '
+                                'got -1'):
+      training.TrainConfig(seed=-1)
