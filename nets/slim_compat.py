@@ -98,7 +98,9 @@ Patches:
      covariance (and streaming_pearson_correlation, built on it) stays NaN
      for good. The patched copy counts such a batch as nothing.
   Patches 6 and 7 run tf-slim's code eagerly in their probes, and are
-  applied while it gives the wrong answer.
+  applied while it gives the wrong answer; as that takes a tenth of a
+  second or more, they are decided at the first call of streaming_concat
+  and streaming_covariance (or by `applied_patches()`).
 """
 
 import contextlib
@@ -206,8 +208,8 @@ def keras_normalization():
   """tf-keras' legacy normalization module, or ImportError: how to install it."""
   try:
     return importlib.import_module(KERAS_NORMALIZATION_MODULE)
-  except ImportError:
-    raise ImportError(NEEDS_TF_KERAS) from None
+  except ImportError as error:
+    raise ImportError('%s (%s)' % (NEEDS_TF_KERAS, error)) from None
 
 
 def _keras_batch_normalization(*args, **kwargs):
@@ -321,15 +323,21 @@ def apply():
   if assign_from_checkpoint_patch_needed():
     slim_variables.tf = _reading_with(
         lambda path: _CheckpointReader(tf.train.NewCheckpointReader(path)))
-  if next_array_size_patch_needed():
-    slim_metric_ops._next_array_size = next_array_size  # pylint: disable=protected-access
-  if streaming_covariance_patch_needed():
-    _replace_everywhere(ORIGINAL_STREAMING_COVARIANCE, streaming_covariance)
+  # Patches 6 and 7: decided at the first call (their probes are slow).
+  for original, decide in (
+      (ORIGINAL_STREAMING_CONCAT, _patch_next_array_size_if_needed),
+      (ORIGINAL_STREAMING_COVARIANCE, _patch_streaming_covariance_if_needed)):
+    _replace_everywhere(original, _decided_at_first_call(original, decide))
   _applied = True
 
 
 def applied_patches():
-  """Names of the patches currently in effect (for tests and diagnostics)."""
+  """Names of the patches in effect (for tests and diagnostics).
+
+  Decides first the patches still waiting for their first call.
+  """
+  for decide in list(_PENDING):
+    decide()
   patches = []
   if slim_utils.constant_value is constant_value:
     patches.append('constant_value')
@@ -506,7 +514,39 @@ def assign_from_checkpoint_patch_needed():
   return False
 
 
+# --- Patches decided at the first call --------------------------------------
+
+_PENDING = []  # The decisions of the stand-ins not called yet.
+
+
+def _decided_at_first_call(original, decide):
+  """Stands in for tf-slim's `original` until its first call.
+
+  The probes of patches 6 and 7 run tf-slim's code, a tenth of a second or
+  more: too slow for every import. The first call runs `decide()`, which
+  applies the patch if its probe shows the bug and returns the function to
+  call for `original`; that function then replaces the stand-in.
+  """
+  chosen = []
+
+  def resolve():
+    if not chosen:
+      chosen.append(decide())
+      _replace_everywhere(stand_in, chosen[0])
+      _PENDING.remove(resolve)
+    return chosen[0]
+
+  @functools.wraps(original)
+  def stand_in(*args, **kwargs):
+    return resolve()(*args, **kwargs)
+
+  _PENDING.append(resolve)
+  return stand_in
+
+
 # --- Patch 6: the buffer sizes of streaming_concat --------------------------
+
+ORIGINAL_STREAMING_CONCAT = slim_metric_ops.streaming_concat
 
 ORIGINAL_NEXT_ARRAY_SIZE = slim_metric_ops._next_array_size  # pylint: disable=protected-access
 # The smallest size for which tf-slim 1.1.0's float32 computation (growth
@@ -529,6 +569,12 @@ def next_array_size_patch_needed():
   """True while tf-slim's next buffer size can be smaller than the one asked."""
   with _eagerly():
     return ORIGINAL_NEXT_ARRAY_SIZE(SHORT_BUFFER_SIZE).numpy() < SHORT_BUFFER_SIZE
+
+
+def _patch_next_array_size_if_needed():
+  if next_array_size_patch_needed():
+    slim_metric_ops._next_array_size = next_array_size  # pylint: disable=protected-access
+  return ORIGINAL_STREAMING_CONCAT
 
 
 def next_array_size(required_size, growth_factor=1.5):
@@ -568,6 +614,12 @@ def streaming_covariance_patch_needed():
                                   weights=tf.constant([0.0, 0.0]))
     comoment, = [v for v in created if v.name.endswith('comoment:0')]
     return bool(np.isnan(comoment.numpy()))
+
+
+def _patch_streaming_covariance_if_needed():
+  if streaming_covariance_patch_needed():
+    return streaming_covariance
+  return ORIGINAL_STREAMING_COVARIANCE
 
 
 def streaming_covariance(predictions, labels, weights=None,

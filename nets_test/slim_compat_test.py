@@ -1333,6 +1333,8 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
         import nets.slim_compat
         import tf_slim as slim
         assert 'nets.inception_v3' not in sys.modules
+        # Patches 6 and 7 wait for the first call of what they patch.
+        pending = len(nets.slim_compat._PENDING)
         assert tf.executing_eagerly() and tf.compat.v2.__internal__.tf2.enabled()
         assert not hasattr(ops, 'Tensor')
         with tf.Graph().as_default():
@@ -1346,12 +1348,14 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
                       tf.local_variables_initializer()])
             sess.run([update, tf.get_collection(tf.GraphKeys.UPDATE_OPS)])
             print(json.dumps({'patches': nets.slim_compat.applied_patches(),
-                              'mean': float(sess.run(mean))}))
+                              'mean': float(sess.run(mean)),
+                              'pending': pending}))
         """
     result = testing.run_python(['-c', script])
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     values = json.loads(result.stdout.strip().splitlines()[-1])
     self.assertEqual(values['patches'], slim_compat.applied_patches())
+    self.assertEqual(values['pending'], 2)
     self.assertTrue(np.isfinite(values['mean']))
 
   def testImportKeepsEagerModeAndTensorFlowModules(self):
