@@ -29,6 +29,9 @@ setuptools.setup(
         'onnx': ['tf2onnx>=1.17.0', 'onnxruntime>=1.19'],
         # The openvino row of `benchmark.py --compare` (README: "Dependencies").
         'openvino': ['tf2onnx>=1.17.0', 'openvino>=2024.0'],
+        # The Keras legacy layer behind slim.batch_norm(renorm=True) and
+        # adjustment=... (README: "Why a compatibility layer").
+        'tf-keras': ['tf-keras>=2.16,<3'],
     },
     license='Apache-2.0',
 )

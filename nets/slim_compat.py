@@ -6,10 +6,11 @@ comes with a probe (`*_patch_needed`) that tests the *unpatched* tf-slim code,
 so `nets_test/slim_compat_test.py` tells us when a patch can be deleted.
 
 The patches touch tf-slim's own modules only; TensorFlow itself and its global
-behaviour (eager/graph mode, v2 behaviour) are left alone. `apply()` is
-idempotent, and every `nets` module a slim user may import (the network,
-nets_factory, the preprocessing and dataset modules, dataset_utils,
-model_deploy, ...) calls it when imported, so slim works after any of them.
+behaviour (eager/graph mode, v2 behaviour) are left alone. Importing this
+module applies them (`apply()`, idempotent), so `import nets.slim_compat` at
+the top of a script makes all of tf-slim work; every `nets` module a slim
+user may import (the network, nets_factory, the preprocessing and dataset
+modules, dataset_utils, model_deploy, ...) imports it and calls `apply()`.
 
 Patches:
   1. `constant_value`: tf_slim.layers.utils.constant_value checks
@@ -28,9 +29,15 @@ Patches:
      (`_fused_batch_norm`) by default, and with `fused=False` (or inputs of
      rank other than 2 and 4) its non-fused one, reached by naming the
      collection in a list (`[UPDATE_OPS]`). Same variables (names, shapes,
-     collections), same math, moving-average updates in UPDATE_OPS. Only
-     `renorm` and `adjustment` still need the Keras layer. Applied only while
-     the Keras layer cannot be imported.
+     collections), same math, moving-average updates in UPDATE_OPS. The
+     non-fused code ignores `param_regularizers` (the fused code and the
+     Keras layer apply them), so the patch adds their losses there (a custom
+     getter); `renorm_clipping` and `renorm_decay` only matter with
+     `renorm`. `renorm` and `adjustment` need the Keras layer itself: the
+     patch points tf-slim's `normalization_layers` at tf-keras' copy
+     (`tf_keras.src.legacy_tf_layers`; the optional `tf-keras` extra), and
+     without tf-keras raises an ImportError saying what to install. Applied
+     only while the Keras layer cannot be imported through TensorFlow.
   3. `moved_symbols`: tf-slim calls functions and classes through the
      TensorFlow modules it imported (`control_flow_ops.cond`,
      `array_ops.stack`, `ops.Tensor`, ...) that have since moved out of them
@@ -77,18 +84,42 @@ Patches:
      enter its graph (through its Coordinator's `stop_on_exception`, which
      every service thread runs in). Applied only while new threads execute
      eagerly (TF2 behaviour at the time `apply()` runs).
+  5. `assign_from_checkpoint`: for each part of a partitioned variable,
+     slim.assign_from_checkpoint indexes the checkpoint's array with a list
+     of slices, which NumPy >= 1.23 refuses (IndexError). tf-slim's
+     ops.variables reads checkpoints through a reader whose arrays take
+     that index as the tuple it means. Applied while NumPy refuses it.
+  6. `next_array_size`: streaming_concat (and so streaming_dynamic_auc,
+     auc_with_confidence_intervals) grows its buffer to a size computed in
+     float32, one short for some large sizes (7,371,556 values gives
+     7,371,555 and the update fails). A bug of tf-slim 1.1.0 on any
+     TensorFlow; computed in float64 here, never below the size needed.
+  7. `streaming_covariance`: after a first batch (or batches) whose weights
+     sum to zero, tf-slim 1.1.0 divides 0 by a zero count, and the
+     covariance (and streaming_pearson_correlation, built on it) stays NaN
+     for good. The patched copy counts such a batch as nothing.
+  Patches 6 and 7 run tf-slim's code eagerly in their probes, and are
+  applied while it gives the wrong answer; as that takes a tenth of a
+  second or more, they are decided at the first call of streaming_concat
+  and streaming_covariance (or by `applied_patches()`).
 """
 
 import contextlib
+import functools
+import importlib
 import inspect
 import sys
 import threading
 import types
 
+import numpy as np
 import tensorflow.compat.v1 as tf
+from tensorflow.python.eager import context
 from tensorflow.python.framework import ops as framework_ops
 from tensorflow.python.framework import tensor_util
+from tensorflow.python.ops import metrics_impl
 from tensorflow.python.ops import variables as tf_variables
+from tensorflow.python.ops import weights_broadcast_ops
 from tensorflow.python.training import coordinator
 from tensorflow.python.training import supervisor as tf_supervisor
 
@@ -109,6 +140,7 @@ from tf_slim.training import training as slim_training
 # The originals, kept so the probes can test them after patching.
 ORIGINAL_CONSTANT_VALUE = slim_utils.constant_value
 ORIGINAL_BATCH_NORM = slim_layers.batch_norm
+ORIGINAL_NORMALIZATION_LAYERS = slim_layers.normalization_layers
 _UNDECORATED_BATCH_NORM = getattr(ORIGINAL_BATCH_NORM, '__wrapped__',
                                   ORIGINAL_BATCH_NORM)
 _BATCH_NORM_SIGNATURE = inspect.signature(_UNDECORATED_BATCH_NORM)
@@ -162,6 +194,72 @@ def _takes_keras_layer_path(args):
           and not args['zero_debias_moving_mean'])
 
 
+# The Keras legacy layer that tf-slim's batch_norm builds for `renorm` and
+# `adjustment`, from the optional tf-keras package (setup.py's `tf-keras`
+# extra). TensorFlow's lazy loader looks for it at
+# `tf_keras.legacy_tf_layers`; tf-keras 2.21 has it at `tf_keras.src`.
+KERAS_NORMALIZATION_MODULE = 'tf_keras.src.legacy_tf_layers.normalization'
+NEEDS_TF_KERAS = (
+    "slim.batch_norm(renorm=True) and adjustment=... need the tf-keras "
+    "package: pip install 'slim-inception-v3[tf-keras]' (or tf-keras for "
+    "your TensorFlow version)")
+
+
+def keras_normalization():
+  """tf-keras' legacy normalization module, or ImportError: how to install it."""
+  try:
+    return importlib.import_module(KERAS_NORMALIZATION_MODULE)
+  except ImportError as error:
+    raise ImportError('%s (%s)' % (NEEDS_TF_KERAS, error)) from None
+
+
+def _keras_batch_normalization(*args, **kwargs):
+  """The layer tf-slim's batch_norm builds, from tf-keras (see above)."""
+  return keras_normalization().BatchNormalization(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _custom_getter(scope, getter):
+  """Adds `getter` to the custom getters of `scope` for the block.
+
+  Scopes opened inside inherit it. (Entering `scope` again instead would
+  change the names of default-named subscopes and of name scopes.)
+  """
+  old = scope.custom_getter
+  scope.set_custom_getter(
+      getter if old is None else
+      lambda next_getter, *args, **kwargs: getter(
+          functools.partial(old, next_getter), *args, **kwargs))
+  try:
+    yield
+  finally:
+    scope.set_custom_getter(old)
+
+
+def _with_param_regularizers(call):
+  """tf-slim's batch_norm(**call), adding the losses of `param_regularizers`.
+
+  tf-slim's non-fused code ignores `param_regularizers` (its fused code and
+  the Keras layer apply them); a custom getter gives `beta` and `gamma` their
+  regularizer as the fused code does (same losses, same names).
+  """
+  regularizers = call['param_regularizers']
+  if not regularizers:
+    return _UNDECORATED_BATCH_NORM(**call)
+
+  def regularizing_getter(getter, name, *args, **kwargs):
+    param = name.rsplit('/', 1)[-1]  # Only batch_norm's variables get here.
+    if param in ('beta', 'gamma') and kwargs.get('regularizer') is None:
+      kwargs['regularizer'] = regularizers.get(param)
+    return getter(name, *args, **kwargs)
+
+  scope = call['scope']
+  if not isinstance(scope, tf.VariableScope):  # A name or None: opened in
+    scope = tf.get_variable_scope()            # the current scope.
+  with _custom_getter(scope, regularizing_getter):
+    return _UNDECORATED_BATCH_NORM(**call)
+
+
 def _batch_norm(*args, **kwargs):
   """slim.batch_norm that never needs `tf_keras.legacy_tf_layers`."""
   bound = _BATCH_NORM_SIGNATURE.bind(*args, **kwargs)
@@ -170,10 +268,8 @@ def _batch_norm(*args, **kwargs):
   if not _takes_keras_layer_path(call):
     return _UNDECORATED_BATCH_NORM(*args, **kwargs)
   if call['renorm'] or call['adjustment'] is not None:
-    raise NotImplementedError(
-        'slim.batch_norm with renorm or adjustment needs the Keras legacy '
-        'layers (pip install tf-keras); nets.slim_compat replaces only the '
-        'fused and plain non-fused paths.')
+    keras_normalization()  # Before building anything: is tf-keras there?
+    return _UNDECORATED_BATCH_NORM(*args, **kwargs)  # The Keras layer.
   inputs = tf.convert_to_tensor(call['inputs'])
   if call['fused'] is not False and inputs.get_shape().ndims in (2, 4):
     if call['data_format'] not in ('NHWC', 'NCHW'):
@@ -184,10 +280,12 @@ def _batch_norm(*args, **kwargs):
     return slim_layers._fused_batch_norm(**fused_args)  # pylint: disable=protected-access
   # tf-slim's own non-fused code: batch_norm takes it for any collections
   # other than the UPDATE_OPS string itself (an identity test); a list
-  # naming UPDATE_OPS puts the updates in that same collection.
+  # naming UPDATE_OPS puts the updates in that same collection. The
+  # arguments only the Keras layer reads: renorm and adjustment (handled
+  # above), renorm_clipping and renorm_decay (read only with renorm).
   call['inputs'] = inputs
   call['updates_collections'] = [framework_ops.GraphKeys.UPDATE_OPS]
-  return _UNDECORATED_BATCH_NORM(**call)
+  return _with_param_regularizers(call)
 
 
 # Same arg_scope key as the original, so `slim.arg_scope([slim.batch_norm])`
@@ -215,16 +313,32 @@ def apply():
     _replace_everywhere(ORIGINAL_CONSTANT_VALUE, constant_value)
   if batch_norm_patch_needed():
     _replace_everywhere(ORIGINAL_BATCH_NORM, batch_norm)
+    slim_layers.normalization_layers = _ModuleOverlay(
+        ORIGINAL_NORMALIZATION_LAYERS,
+        BatchNormalization=_keras_batch_normalization)
   if moved_symbols_patch_needed():
     _patch_moved_symbols()
   if supervisor_threads_patch_needed():
     slim_learning.supervisor = _ModuleOverlay(ORIGINAL_LEARNING_SUPERVISOR,
                                               Supervisor=Supervisor)
+  if assign_from_checkpoint_patch_needed():
+    slim_variables.tf = _reading_with(
+        lambda path: _CheckpointReader(tf.train.NewCheckpointReader(path)))
+  # Patches 6 and 7: decided at the first call (their probes are slow).
+  for original, decide in (
+      (ORIGINAL_STREAMING_CONCAT, _patch_next_array_size_if_needed),
+      (ORIGINAL_STREAMING_COVARIANCE, _patch_streaming_covariance_if_needed)):
+    _replace_everywhere(original, _decided_at_first_call(original, decide))
   _applied = True
 
 
 def applied_patches():
-  """Names of the patches currently in effect (for tests and diagnostics)."""
+  """Names of the patches in effect (for tests and diagnostics).
+
+  Decides first the patches still waiting for their first call.
+  """
+  for decide in list(_PENDING):
+    decide()
   patches = []
   if slim_utils.constant_value is constant_value:
     patches.append('constant_value')
@@ -235,6 +349,12 @@ def applied_patches():
     patches.append('moved_symbols')
   if slim_learning.supervisor.Supervisor is Supervisor:
     patches.append('supervisor_threads')
+  if slim_variables.tf is not ORIGINAL_VARIABLES_TF:
+    patches.append('assign_from_checkpoint')
+  if slim_metric_ops._next_array_size is next_array_size:  # pylint: disable=protected-access
+    patches.append('next_array_size')
+  if slim_metric_ops.streaming_covariance is streaming_covariance:
+    patches.append('streaming_covariance')
   return patches
 
 
@@ -346,3 +466,216 @@ class Supervisor(tf_supervisor.Supervisor):
   def __init__(self, *args, **kwargs):
     super().__init__(*args, **kwargs)
     self._coord = _GraphCoordinator(self._graph)
+
+
+# --- Patch 5: assign_from_checkpoint of partitioned variables --------------
+
+ORIGINAL_ASSIGN_FROM_CHECKPOINT = slim_variables.assign_from_checkpoint
+ORIGINAL_VARIABLES_TF = slim_variables.tf
+
+
+class _SliceListIndexable(np.ndarray):
+  """An array that also takes a list of slices as an index (old NumPy did)."""
+
+  def __getitem__(self, index):
+    if isinstance(index, list) and all(isinstance(i, slice) for i in index):
+      index = tuple(index)
+    return np.asarray(super().__getitem__(index))
+
+
+class _CheckpointReader:
+  """A checkpoint reader whose tensors take a list of slices as an index."""
+
+  def __init__(self, reader):
+    self._reader = reader
+
+  def __getattr__(self, name):
+    return getattr(self._reader, name)
+
+  def get_tensor(self, name):
+    return self._reader.get_tensor(name).view(_SliceListIndexable)
+
+
+def _reading_with(reader):
+  """tf.compat.v1 as tf-slim's ops.variables sees it, reading with `reader`."""
+  return _ModuleOverlay(ORIGINAL_VARIABLES_TF, train=_ModuleOverlay(
+      ORIGINAL_VARIABLES_TF.train, NewCheckpointReader=reader))
+
+
+def assign_from_checkpoint_patch_needed():
+  """True while NumPy refuses a list of slices as an index (NumPy >= 1.23).
+
+  tf-slim's assign_from_checkpoint indexes a checkpoint's array so for each
+  part of a partitioned variable (IndexError); the test runs it.
+  """
+  try:
+    np.zeros([1])[[slice(0, 1)]]
+  except IndexError:
+    return True
+  return False
+
+
+# --- Patches decided at the first call --------------------------------------
+
+_PENDING = []  # The decisions of the stand-ins not called yet.
+
+
+def _decided_at_first_call(original, decide):
+  """Stands in for tf-slim's `original` until its first call.
+
+  The probes of patches 6 and 7 run tf-slim's code, a tenth of a second or
+  more: too slow for every import. The first call runs `decide()`, which
+  applies the patch if its probe shows the bug and returns the function to
+  call for `original`; that function then replaces the stand-in.
+  """
+  chosen = []
+
+  def resolve():
+    if not chosen:
+      chosen.append(decide())
+      _replace_everywhere(stand_in, chosen[0])
+      _PENDING.remove(resolve)
+    return chosen[0]
+
+  @functools.wraps(original)
+  def stand_in(*args, **kwargs):
+    return resolve()(*args, **kwargs)
+
+  _PENDING.append(resolve)
+  return stand_in
+
+
+# --- Patch 6: the buffer sizes of streaming_concat --------------------------
+
+ORIGINAL_STREAMING_CONCAT = slim_metric_ops.streaming_concat
+
+ORIGINAL_NEXT_ARRAY_SIZE = slim_metric_ops._next_array_size  # pylint: disable=protected-access
+# The smallest size for which tf-slim 1.1.0's float32 computation (growth
+# 1.5) comes out one short.
+SHORT_BUFFER_SIZE = 7371556
+
+
+@contextlib.contextmanager
+def _eagerly():
+  """Runs a probe eagerly (fast), whatever the process' mode.
+
+  In a graph of its own: variables made eagerly in the default graph would
+  make it build resource variables after `disable_v2_behavior()`.
+  """
+  with tf.Graph().as_default(), context.eager_mode():
+    yield
+
+
+def next_array_size_patch_needed():
+  """True while tf-slim's next buffer size can be smaller than the one asked."""
+  with _eagerly():
+    return ORIGINAL_NEXT_ARRAY_SIZE(SHORT_BUFFER_SIZE).numpy() < SHORT_BUFFER_SIZE
+
+
+def _patch_next_array_size_if_needed():
+  if next_array_size_patch_needed():
+    slim_metric_ops._next_array_size = next_array_size  # pylint: disable=protected-access
+  return ORIGINAL_STREAMING_CONCAT
+
+
+def next_array_size(required_size, growth_factor=1.5):
+  """The smallest power of `growth_factor` >= `required_size`, rounded up.
+
+  As tf-slim's `_next_array_size` (streaming_concat's buffer growth), in
+  float64 and never below `required_size`.
+  """
+  required_size = tf.cast(required_size, tf.int32)
+  exponent = tf.ceil(tf.log(tf.cast(required_size, tf.float64)) /
+                     tf.log(tf.cast(growth_factor, tf.float64)))
+  size = tf.cast(tf.ceil(tf.cast(growth_factor, tf.float64)**exponent),
+                 tf.int32)
+  return tf.maximum(size, required_size)
+
+
+# --- Patch 7: streaming_covariance after weights that sum to zero ----------
+
+ORIGINAL_STREAMING_COVARIANCE = slim_metric_ops.streaming_covariance
+
+
+def streaming_covariance_patch_needed():
+  """True while a first batch of zero weights makes the co-moment NaN.
+
+  Runs tf-slim's streaming_covariance eagerly (its update runs as it is
+  built) and reads the variables it created.
+  """
+  created = []
+
+  def keep(next_creator, **kwargs):
+    created.append(next_creator(**kwargs))
+    return created[-1]
+
+  with _eagerly(), tf.variable_creator_scope(keep):
+    ORIGINAL_STREAMING_COVARIANCE(tf.constant([1.0, 2.0]),
+                                  tf.constant([1.0, 3.0]),
+                                  weights=tf.constant([0.0, 0.0]))
+    comoment, = [v for v in created if v.name.endswith('comoment:0')]
+    return bool(np.isnan(comoment.numpy()))
+
+
+def _patch_streaming_covariance_if_needed():
+  if streaming_covariance_patch_needed():
+    return streaming_covariance
+  return ORIGINAL_STREAMING_COVARIANCE
+
+
+def streaming_covariance(predictions, labels, weights=None,
+                         metrics_collections=None, updates_collections=None,
+                         name=None):
+  """slim.metrics.streaming_covariance, counting zero-weight batches as nothing.
+
+  Same variables, update and result as tf-slim's: per batch, Chan et al.'s
+  pairwise update of the count, the means and the co-moment, with
+  `weights` as frequency weights. tf-slim divides by the count so far, 0
+  after a first batch whose weights sum to zero, which made the co-moment
+  NaN from then on; here that term is 0 (the batch adds nothing).
+  """
+  with tf.variable_scope(name, 'covariance', (predictions, labels, weights)):
+    predictions, labels, weights = metrics_impl._remove_squeezable_dimensions(  # pylint: disable=protected-access
+        predictions, labels, weights)
+    predictions.get_shape().assert_is_compatible_with(labels.get_shape())
+    count, mean_prediction, mean_label, comoment = (
+        metrics_impl.metric_variable([], tf.float32, name=variable)
+        for variable in ('count', 'mean_prediction', 'mean_label', 'comoment'))
+    if weights is None:
+      weights = tf.ones_like(labels)
+    else:
+      weights = weights_broadcast_ops.broadcast_weights(weights, labels)
+    batch_count = tf.reduce_sum(weights)
+    new_count = tf.assign_add(count, batch_count)
+    old_count = new_count - batch_count
+
+    def update_mean(mean, values):
+      """(mean of the batch, mean before it); updates `mean` to the new one."""
+      batch_mean = tf.div_no_nan(tf.reduce_sum(values * weights), batch_count)
+      delta = tf.div_no_nan((batch_mean - mean) * batch_count, new_count)
+      return batch_mean, tf.assign_add(mean, delta) - delta
+
+    batch_prediction, old_prediction = update_mean(mean_prediction, predictions)
+    batch_label, old_label = update_mean(mean_label, labels)
+    batch_comoment = tf.reduce_sum(
+        (predictions - batch_prediction) * (labels - batch_label) * weights)
+    update_comoment = tf.assign_add(comoment, batch_comoment + (
+        (old_prediction - batch_prediction) * (old_label - batch_label) *
+        tf.div_no_nan(old_count * batch_count, new_count)))
+
+    def unbiased(name):
+      return tf.where(count <= 1.0, float('nan'),
+                      tf.truediv(comoment, count - 1.0), name=name)
+
+    covariance = unbiased('covariance')
+    with tf.control_dependencies([update_comoment]):
+      update_op = unbiased('update_op')
+  if metrics_collections:
+    tf.add_to_collections(metrics_collections, covariance)
+  if updates_collections:
+    tf.add_to_collections(updates_collections, update_op)
+  return covariance, update_op
+
+
+# `import nets.slim_compat` is all a script using tf-slim needs.
+apply()

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import types
+import unittest
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -96,6 +97,8 @@ def _missing_tensorflow_symbols():
       alias = node.value.id
       target = slim_compat.ORIGINAL_TF_MODULES.get(
           (module, alias), getattr(module, alias, None))
+      # Patches 2 and 5 overlay modules too.
+      target = getattr(target, 'overlaid_module', target)
       if (isinstance(target, types.ModuleType) and
           target.__name__.startswith('tensorflow') and
           not _has(target, node.attr)):
@@ -148,6 +151,55 @@ def _train_tiny_model(logdir, steps=2):
     return slim.learning.train(train_op, logdir, number_of_steps=steps)
 
 
+def _has_tf_keras():
+  try:
+    slim_compat.keras_normalization()
+  except ImportError:
+    return False
+  return True
+
+
+HAS_TF_KERAS = _has_tf_keras()
+NO_TF_KERAS = ("tf-keras is not installed (pip install -e '.[tf-keras]'): "
+               'slim.batch_norm(renorm=True) and adjustment=... need it')
+
+
+def _write_partitioned_checkpoint(path, value, num_parts):
+  """Saves `value` as variable `table` in `num_parts` parts; returns path."""
+  with tf.Graph().as_default():
+    tf.get_variable('table', initializer=tf.constant(value),
+                    partitioner=tf.fixed_size_partitioner(num_parts))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return tf.train.Saver().save(sess, path)
+
+
+def _covariance_batches():
+  """(predictions, labels, weights) of 4 batches of 5; the first weighs 0."""
+  rng = np.random.RandomState(7)
+  predictions = rng.normal(size=(4, 5)).astype(np.float32)
+  labels = (0.5 * predictions + rng.normal(size=(4, 5))).astype(np.float32)
+  weights = rng.randint(0, 4, size=(4, 5)).astype(np.float32)
+  weights[0] = 0.0
+  return predictions, labels, weights
+
+
+def _streaming(metric, batches, **kwargs):
+  """The metric's value after each batch of (predictions, labels, weights)."""
+  with tf.Graph().as_default():
+    shape = batches[0][0].shape
+    predictions, labels, weights = (tf.placeholder(tf.float32, shape)
+                                    for _ in range(3))
+    value, update_op = metric(predictions, labels, weights=weights, **kwargs)
+    with tf.Session() as sess:
+      sess.run(tf.local_variables_initializer())
+      values = []
+      for batch in batches:
+        sess.run(update_op, dict(zip((predictions, labels, weights), batch)))
+        values.append(sess.run(value))
+      return np.array(values)
+
+
 class PatchesStillNeededTest(tf.test.TestCase):
 
   def testConstantValuePatchStillNeeded(self):
@@ -158,11 +210,14 @@ class PatchesStillNeededTest(tf.test.TestCase):
                     'tf-slim constant_value works here: delete patch 1')
 
   def testBatchNormPatchStillNeeded(self):
-    with tf.Graph().as_default():
+    with tf.Graph().as_default(), _unpatched(
+        slim_layers,
+        normalization_layers=slim_compat.ORIGINAL_NORMALIZATION_LAYERS):
       inputs = tf.placeholder(tf.float32, [2, 4, 4, 3])
-      with self.assertRaisesRegex(ImportError, 'tf_keras'):
+      # tf_keras, or with tf-keras installed tf_keras.legacy_tf_layers.
+      with self.assertRaisesRegex(ImportError, "No module named 'tf_keras"):
         slim_compat.ORIGINAL_BATCH_NORM(inputs, is_training=False)
-      with self.assertRaisesRegex(ImportError, 'tf_keras'):
+      with self.assertRaisesRegex(ImportError, "No module named 'tf_keras"):
         slim_compat.ORIGINAL_BATCH_NORM(inputs, fused=False, scope='NonFused')
     self.assertTrue(slim_compat.batch_norm_patch_needed(),
                     "slim.batch_norm's Keras path works here: delete patch 2")
@@ -245,11 +300,43 @@ class PatchesStillNeededTest(tf.test.TestCase):
     self.assertTrue(slim_compat.supervisor_threads_patch_needed(),
                     "Supervisor threads run in graph mode: delete patch 4")
 
+  def testAssignFromCheckpointPatchStillNeeded(self):
+    path = _write_partitioned_checkpoint(
+        self.get_temp_dir() + '/partitioned', np.ones((4, 2), np.float32), 2)
+    with tf.Graph().as_default():
+      parts = list(tf.get_variable('table', [4, 2], partitioner=(
+          tf.fixed_size_partitioner(2))))
+      with _unpatched(slim_variables,
+                      tf=slim_compat.ORIGINAL_VARIABLES_TF):
+        with self.assertRaisesRegex(IndexError, 'only integers, slices',
+                                    msg='tf-slim fixed it: delete patch 5'):
+          slim.assign_from_checkpoint(path, parts)
+    self.assertTrue(slim_compat.assign_from_checkpoint_patch_needed(),
+                    'NumPy takes a list of slices again: delete patch 5')
+
+  def testNextArraySizePatchStillNeeded(self):
+    with tf.Graph().as_default():
+      size = slim_compat.ORIGINAL_NEXT_ARRAY_SIZE(7371556)
+      with self.session() as sess:
+        self.assertEqual(sess.run(size), 7371555,
+                         "tf-slim's buffer size is right: delete patch 6")
+    self.assertTrue(slim_compat.next_array_size_patch_needed())
+
+  def testStreamingCovariancePatchStillNeeded(self):
+    covariances = _streaming(slim_compat.ORIGINAL_STREAMING_COVARIANCE,
+                             list(zip(*_covariance_batches())))
+    self.assertTrue(np.isnan(covariances).all(),
+                    'tf-slim recovers from zero weights: delete patch 7')
+    self.assertTrue(slim_compat.streaming_covariance_patch_needed())
+
   def testAllPatchesApplied(self):
     self.assertEqual(slim_compat.applied_patches(),
                      ['constant_value', 'batch_norm', 'moved_symbols',
-                      'supervisor_threads'])
+                      'supervisor_threads', 'assign_from_checkpoint',
+                      'next_array_size', 'streaming_covariance'])
     self.assertIs(slim.batch_norm, slim_compat.batch_norm)
+    self.assertIs(slim.metrics.streaming_covariance,
+                  slim_compat.streaming_covariance)
     self.assertIs(slim_utils.constant_value, slim_compat.constant_value)
     self.assertIs(slim_learning.supervisor.Supervisor, slim_compat.Supervisor)
 
@@ -335,13 +422,19 @@ class BatchNormTest(tf.test.TestCase):
       self.assertLen(tf.get_collection('my_updates'), 2)
       self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
 
-  def testUnsupportedOptionsSayWhatIsNeeded(self):
+  def testWithoutTfKerasRenormAndAdjustmentSayWhatToInstall(self):
+    if HAS_TF_KERAS:
+      self.skipTest('tf-keras is installed (RenormTest runs instead)')
+    message = (r"^slim.batch_norm\(renorm=True\) and adjustment=... need the "
+               r"tf-keras package: pip install 'slim-inception-v3\[tf-keras\]'")
     with tf.Graph().as_default():
-      with self.assertRaisesRegex(NotImplementedError, 'renorm.*tf-keras'):
+      with self.assertRaisesRegex(ImportError, message):
         slim.batch_norm(tf.zeros([1, 2, 2, 3]), renorm=True)
-      with self.assertRaisesRegex(NotImplementedError, 'adjustment.*tf-keras'):
+      with self.assertRaisesRegex(ImportError, message):
         slim.batch_norm(tf.zeros([1, 2, 2, 3]), adjustment=lambda s: (1., 0.))
       self.assertEqual(tf.global_variables(), [])
+      self.assertEqual({op.type for op in tf.get_default_graph(
+          ).get_operations()}, {'Const'})  # Only the zeros above.
 
   def testUpdatesCollectionsNoneUpdatesInPlace(self):
     x = self._inputs()
@@ -456,6 +549,227 @@ class NonFusedBatchNormTest(tf.test.TestCase):
         actual = sess.run(out)
     expected = (x - x.mean(axis=(0, 1))) / np.sqrt(x.var(axis=(0, 1)) + 0.001)
     self.assertAllClose(actual, expected, rtol=0, atol=1e-5)
+
+
+class BatchNormParamRegularizersTest(tf.test.TestCase):
+  """fused=False keeps `param_regularizers`: the fused path's losses."""
+
+  REGULARIZERS = {'beta': slim.l2_regularizer(0.5),
+                  'gamma': slim.l1_regularizer(0.25)}
+
+  def _losses(self, scopes, build):
+    """{loss name: value} after build(); beta, gamma of each scope loaded."""
+    rng = np.random.RandomState(8)
+    self.beta, self.gamma = rng.normal(size=3), rng.normal(size=3)
+    with tf.Graph().as_default():
+      build(tf.constant(np.ones((2, 3, 3, 3), np.float32)))
+      losses = {loss.op.name: loss
+                for loss in tf.losses.get_regularization_losses()}
+      with self.session() as sess:
+        for scope in scopes:
+          for name, value in (('beta', self.beta), ('gamma', self.gamma)):
+            tf.global_variables('%s/%s' % (scope, name))[0].load(
+                value.astype(np.float32), sess)
+        return sess.run(losses)
+
+  def _expected(self, scope):
+    return {scope + '/beta/Regularizer/l2_regularizer':
+                0.5 * np.sum(self.beta ** 2) / 2,
+            scope + '/gamma/Regularizer/l1_regularizer':
+                0.25 * np.sum(np.abs(self.gamma))}
+
+  def testNonFusedLossesAreTheFusedOnes(self):
+    def build(x):
+      for scope, fused in (('Fused', None), ('NonFused', False)):
+        slim.batch_norm(x, scale=True, fused=fused, scope=scope,
+                        param_regularizers=self.REGULARIZERS)
+      # Reused: no second loss (as the fused path).
+      slim.batch_norm(x, scale=True, fused=False, scope='NonFused',
+                      reuse=True, param_regularizers=self.REGULARIZERS)
+    losses = self._losses(('Fused', 'NonFused'), build)
+    expected = dict(self._expected('Fused'), **self._expected('NonFused'))
+    self.assertCountEqual(losses, expected)
+    for name, value in expected.items():
+      self.assertAllClose(losses[name], value, rtol=1e-5, msg=name)
+
+  def testRank3InputsScopeObjectsAndArgScope(self):
+    def build(x):
+      with tf.variable_scope('outer') as outer:
+        pass
+      with slim.arg_scope([slim.batch_norm],
+                          param_regularizers=self.REGULARIZERS, scale=True):
+        slim.batch_norm(x[0], scope='Rank3')  # Always the non-fused code.
+        slim.batch_norm(x, fused=False, scope=outer)
+        with tf.variable_scope('net'):
+          slim.batch_norm(x, fused=False)
+    losses = self._losses(('Rank3', 'outer', 'net/BatchNorm'), build)
+    expected = dict(self._expected('Rank3'), **self._expected('outer'))
+    expected.update(self._expected('net/BatchNorm'))
+    self.assertCountEqual(losses, expected)
+    for name, value in expected.items():
+      self.assertAllClose(losses[name], value, rtol=1e-5, msg=name)
+
+
+@unittest.skipUnless(HAS_TF_KERAS, NO_TF_KERAS)
+class RenormTest(tf.test.TestCase):
+  """renorm and adjustment: the Keras layer, from tf-keras (patch 2)."""
+
+  def _inputs(self):
+    return np.random.RandomState(9).normal(3.0, 2.0, (4, 3, 3, 2)).astype(
+        np.float32)
+
+  def testTfKerasStillLacksTheModuleTensorFlowLoads(self):
+    with self.assertRaises(ImportError, msg=(
+        'tf-keras has tf_keras.legacy_tf_layers: TensorFlow finds the layer '
+        "again; drop patch 2's normalization_layers overlay")):
+      importlib.import_module('tf_keras.legacy_tf_layers')
+    with tf.Graph().as_default():
+      with _unpatched(slim_layers, normalization_layers=(
+          slim_compat.ORIGINAL_NORMALIZATION_LAYERS)):
+        with self.assertRaisesRegex(ImportError, 'tf_keras.legacy_tf_layers'):
+          slim_compat.ORIGINAL_BATCH_NORM(tf.zeros([2, 2, 2, 2]), renorm=True)
+
+  def testRenormCorrectsTowardsTheMovingStatistics(self):
+    x = self._inputs()
+    clipping = {'rmax': 1.5, 'rmin': 0.5, 'dmax': 0.1}
+    with tf.Graph().as_default():
+      out = slim.batch_norm(tf.constant(x), renorm=True, is_training=True,
+                            renorm_clipping=clipping, renorm_decay=0.9)
+      inference = slim.batch_norm(tf.constant(x), renorm=True,
+                                  is_training=False, scope='BatchNorm',
+                                  reuse=True)
+      self.assertCountEqual(
+          [v.op.name for v in tf.global_variables()],
+          ['BatchNorm/%s' % name for name in (
+              'beta', 'moving_mean', 'moving_variance', 'renorm_mean',
+              'renorm_stddev', 'moving_stddev')])
+      updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+      self.assertNotEmpty(updates)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        training, first = sess.run([out, inference])
+    mean, variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    normalized = (x - mean) / np.sqrt(variance + 0.001)
+    # Moving mean 0 and standard deviation 1 at the start: r = batch
+    # standard deviation, d = batch mean, each clipped.
+    r = np.clip(np.sqrt(variance + 0.001), 0.5, 1.5)
+    d = np.clip(mean, -0.1, 0.1)
+    self.assertAllClose(training, normalized * r + d, rtol=0, atol=1e-5)
+    self.assertAllClose(first, x / np.sqrt(1.001), rtol=0, atol=1e-5)
+
+  def testAdjustmentScalesAndShiftsTheNormalizedValues(self):
+    x = self._inputs()
+    def adjustment(shape):
+      return tf.fill(shape[-1:], 2.0), tf.fill(shape[-1:], 0.5)
+    with tf.Graph().as_default():
+      out = slim.batch_norm(tf.constant(x), adjustment=adjustment,
+                            is_training=True)
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        actual = sess.run(out)
+    mean, variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    expected = 2.0 * (x - mean) / np.sqrt(variance + 0.001) + 0.5
+    self.assertAllClose(actual, expected, rtol=0, atol=1e-5)
+
+
+class AssignFromCheckpointTest(tf.test.TestCase):
+  """slim.assign_from_checkpoint of partitioned variables (patch 5)."""
+
+  def testEachPartGetsItsSliceOfTheCheckpointedValue(self):
+    value = np.arange(30, dtype=np.float32).reshape(6, 5) / 7
+    path = _write_partitioned_checkpoint(self.get_temp_dir() + '/table',
+                                         value, 3)
+    # As saved, partitioned otherwise, and named in a dict.
+    for num_parts, as_dict in ((3, False), (2, False), (4, True)):
+      with self.subTest(num_parts=num_parts, as_dict=as_dict):
+        with tf.Graph().as_default():
+          parts = list(tf.get_variable(
+              'table', [6, 5], initializer=tf.zeros_initializer(),
+              partitioner=tf.fixed_size_partitioner(num_parts)))
+          self.assertLen(parts, num_parts)
+          absent = tf.get_variable('absent', [2],
+                                   initializer=tf.ones_initializer())
+          var_list = {'table': parts} if as_dict else parts + [absent]
+          assign_op, feed_dict = slim.assign_from_checkpoint(
+              path, var_list, ignore_missing_vars=True)
+          with self.session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(assign_op, feed_dict)
+            restored = sess.run(parts)
+            self.assertAllEqual(sess.run(absent), [1.0, 1.0])
+        self.assertAllEqual(np.concatenate(restored), value)
+        self.assertAllEqual(restored[-1], value[-len(restored[-1]):])
+
+
+class StreamingConcatBufferTest(tf.test.TestCase):
+  """streaming_concat's buffer sizes (patch 6)."""
+
+  def testNextSizeIsTheSmallestPowerOfTheGrowthFactorAbove(self):
+    sizes = np.array([1, 2, 3, 100, 7371555, 7371556, 7371557, 12345678,
+                      10 ** 9] + list(range(7371500, 7371600)))
+    with tf.Graph().as_default():
+      actual = slim_compat.next_array_size(tf.constant(sizes, tf.int32))
+      with self.session() as sess:
+        actual = sess.run(actual)
+    powers = 1.5 ** np.arange(60)
+    expected = [np.ceil(powers[powers >= size][0]) for size in sizes]
+    self.assertAllEqual(actual, expected)
+    self.assertTrue(np.all(actual >= sizes))
+
+  def testConcatenatesAHugeBatch(self):
+    batches = [np.arange(7371556) % 97, np.arange(5)]
+    with tf.Graph().as_default():
+      values = tf.placeholder(tf.int32, [None])
+      concatenated, update_op = slim.metrics.streaming_concat(values)
+      with self.session() as sess:
+        sess.run(tf.local_variables_initializer())
+        for batch in batches:
+          sess.run(update_op, {values: batch})
+        self.assertAllEqual(sess.run(concatenated), np.concatenate(batches))
+
+
+class StreamingCovarianceTest(tf.test.TestCase):
+  """streaming_covariance and streaming_pearson_correlation (patch 7)."""
+
+  def testWeightedAgainstNumPyAfterAZeroWeightBatch(self):
+    predictions, labels, weights = _covariance_batches()
+    batches = list(zip(predictions, labels, weights))
+    covariances = _streaming(slim.metrics.streaming_covariance, batches)
+    correlations = _streaming(slim.metrics.streaming_pearson_correlation,
+                              batches)
+    self.assertTrue(np.isnan(covariances[0]))  # Nothing counted yet.
+    self.assertTrue(np.isnan(correlations[0]))
+    for i in range(1, len(batches)):
+      matrix = np.cov(predictions[:i + 1].ravel(), labels[:i + 1].ravel(),
+                      fweights=weights[:i + 1].ravel().astype(int))
+      self.assertAllClose(covariances[i], matrix[0, 1], rtol=1e-5)
+      self.assertAllClose(
+          correlations[i], matrix[0, 1] / np.sqrt(matrix[0, 0] * matrix[1, 1]),
+          rtol=1e-5)
+
+  def testUnweightedAgainstNumPy(self):
+    predictions, labels, _ = _covariance_batches()
+    with tf.Graph().as_default():
+      covariance, update_op = slim.metrics.streaming_covariance(
+          tf.constant(predictions), tf.constant(labels),
+          metrics_collections=['values'], updates_collections=['updates'])
+      self.assertEqual(tf.get_collection('values'), [covariance])
+      self.assertEqual(tf.get_collection('updates'), [update_op])
+      with self.session() as sess:
+        sess.run(tf.local_variables_initializer())
+        self.assertAllClose(sess.run(update_op),
+                            np.cov(predictions.ravel(), labels.ravel())[0, 1],
+                            rtol=1e-5)
+
+  def testSameVariablesAsTfSlims(self):
+    def variables(metric):
+      with tf.Graph().as_default():
+        metric(tf.zeros([3]), tf.zeros([3]), name='cov')
+        return ([(v.op.name, v.shape) for v in tf.local_variables()],
+                [v.op.name for v in tf.get_collection(
+                    tf.GraphKeys.METRIC_VARIABLES)])
+    self.assertEqual(variables(slim.metrics.streaming_covariance),
+                     variables(slim_compat.ORIGINAL_STREAMING_COVARIANCE))
 
 
 class TfexampleDecoderOpsTest(tf.test.TestCase):
@@ -1009,6 +1323,40 @@ class DisableV2BehaviorTest(tf.test.TestCase):
 
 
 class NoGlobalSideEffectsTest(tf.test.TestCase):
+
+  def testImportingSlimCompatAloneMakesTfSlimWork(self):
+    script = """if True:
+        import json, sys
+        import numpy as np
+        import tensorflow.compat.v1 as tf
+        from tensorflow.python.framework import ops
+        import nets.slim_compat
+        import tf_slim as slim
+        assert 'nets.inception_v3' not in sys.modules
+        # Patches 6 and 7 wait for the first call of what they patch.
+        pending = len(nets.slim_compat._PENDING)
+        assert tf.executing_eagerly() and tf.compat.v2.__internal__.tf2.enabled()
+        assert not hasattr(ops, 'Tensor')
+        with tf.Graph().as_default():
+          is_training = tf.placeholder_with_default(True, [])
+          net = slim.conv2d(tf.ones([2, 4, 4, 3]), 5, 3,
+                            normalizer_fn=slim.batch_norm,
+                            normalizer_params={'is_training': is_training})
+          mean, update = slim.metrics.streaming_mean(tf.reduce_mean(net))
+          with tf.Session() as sess:
+            sess.run([tf.global_variables_initializer(),
+                      tf.local_variables_initializer()])
+            sess.run([update, tf.get_collection(tf.GraphKeys.UPDATE_OPS)])
+            print(json.dumps({'patches': nets.slim_compat.applied_patches(),
+                              'mean': float(sess.run(mean)),
+                              'pending': pending}))
+        """
+    result = testing.run_python(['-c', script])
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    self.assertEqual(values['patches'], slim_compat.applied_patches())
+    self.assertEqual(values['pending'], 2)
+    self.assertTrue(np.isfinite(values['mean']))
 
   def testImportKeepsEagerModeAndTensorFlowModules(self):
     script = ('import tensorflow as tf\n'
