@@ -188,10 +188,10 @@ def define_flags():
   d = training.TrainConfig()
   cli.define_shared_flags('checkpoint_path', 'moving_average_decay')
   dataset_flags.define_flags(split='train')
-  flags.DEFINE_string('train_dir', None,
-                      'Where checkpoints (model.ckpt-<step>) and TensorBoard '
-                      'summaries are written; a run resumes from its newest '
-                      'checkpoint.')
+  cli.define_path('train_dir', None,
+                  'Where checkpoints (model.ckpt-<step>) and TensorBoard '
+                  'summaries are written; a run resumes from its newest '
+                  'checkpoint.')
   # Fine-tuning.
   flags.DEFINE_string('checkpoint_exclude_scopes', '',
                       'Comma-separated variable scopes not restored from '
