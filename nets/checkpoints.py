@@ -59,7 +59,7 @@ EMA_SUFFIX = checkpoint_hints.EMA_SUFFIX
 GLOBAL_STEP = 'global_step'
 
 
-# --- A checkpoint ready to use -------------------------------------------------
+# --- A checkpoint ready to use ----------------------------------------------
 
 class NonFiniteWeightsError(CheckpointError):
   """A weight read with require_finite holds NaN or infinite values.

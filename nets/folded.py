@@ -2,8 +2,9 @@
 
 Built through `nets.inference.build(..., optimize=True)`; this module holds
 the network itself. `OptimizedModel` builds the network of
-`nets_factory.build_for_inference` (it calls `inception_v3.inception_v3` under `inception_v3_arg_scope()`: same
-layers, same output ops `InceptionV3/Logits/SpatialSqueeze` and
+`nets_factory.build_for_inference` (it calls `inception_v3.inception_v3`
+under `inception_v3_arg_scope()`: same layers, same output ops
+`InceptionV3/Logits/SpatialSqueeze` and
 `InceptionV3/Predictions/Reshape_1`) from a dict of NumPy weights, with what
 measurably made it faster (each kept because it won an interleaved A/B run;
 README "What --optimize does" has the numbers):
@@ -168,7 +169,8 @@ class OptimizedModel(object):
       images: float32 [batch, height, width, 3] in [-1, 1].
       weights: {variable name: np.ndarray} of every variable of
         `nets_factory.build_for_inference` (`checkpoints.Checkpoint.weights`
-        reads them lazily). Not kept: the graph (or, until `initialize`, this object) holds what it needs.
+        reads them lazily). Not kept: the graph (or, until `initialize`,
+        this object) holds what it needs.
       num_classes: classifier width.
       precision: 'fp32', or 'fp16' / 'bf16' (float16 / bfloat16 compute,
         weights rounded after folding; logits and predictions in float32).
