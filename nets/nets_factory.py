@@ -129,8 +129,8 @@ def inference_options(images, **kwargs):
   override them. The one place these rules are applied.
   """
   kwargs.setdefault('create_aux_logits', False)
-  kwargs.setdefault('global_pool',
-                    inception_v3.inputs_need_global_pool(images))
+  if inception_v3.inputs_need_global_pool(images):  # tf-slim's own network
+    kwargs.setdefault('global_pool', True)  # has no global_pool argument.
   return kwargs
 
 
