@@ -15,11 +15,15 @@ The modules, by role:
                    imagenet, flowers,
                    custom (your folders, as nets.convert_images writes
                    them), dataset_utils, dataset_factory
-  checkpoints      checkpoints (find, read, match, restore; the
-                   `python -m nets.checkpoints` inspector), checkpoint_hints
-                   (why a checkpoint does not fit), labels (class names, +
-                   data/imagenet_synsets.txt)
-  fast inference   inference (BatchNorm folded, constant weights)
+  checkpoints      checkpoints (the one Checkpoint object, opened once:
+                   read, match, restore; the `python -m nets.checkpoints`
+                   inspector), checkpoint_files (find and open the files),
+                   checkpoint_hints (why a checkpoint does not fit), labels
+                   (class names, + data/imagenet_synsets.txt)
+  inference        inference (the one builder every tool and the benchmark
+                   run a checkpoint through: ready model, frozen GraphDef,
+                   NumPy outputs), folded (the --optimize network: BatchNorm
+                   folded, constant weights)
   data             input_pipeline (tf.data batches from slim TFRecords or a
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)

@@ -11,7 +11,9 @@ classes, an aux head built for a non-299 input, a model built without
 A checkpoint path may be a V1 single file (the released slim checkpoints,
 e.g. `inception_v3.ckpt` from `inception_v3_2016_08_28.tar.gz`), a V2 prefix
 (`model.ckpt-1000` for `model.ckpt-1000.index` + `.data-*`), one of the V2
-files, or a directory (its latest checkpoint).
+files, or a directory (its latest checkpoint). `load_checkpoint` opens one
+once as a `Checkpoint` (path, format, reader, shapes, classes, global step,
+EMA shadows, finite-checked reads) that every tool passes on.
 
 Every error raised here is a `CheckpointError` (a ValueError) whose first
 line is a one-line summary, fit for a command line, followed by details.
@@ -24,8 +26,7 @@ cleanly and 1 when it does not:
 """
 
 import collections
-import os
-import re
+import collections.abc
 import sys
 
 from nets import cli
@@ -33,217 +34,177 @@ from nets import cli
 if __name__ == '__main__':
   cli.quiet_start_up()
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import checkpoint_files
 from nets import checkpoint_hints
 from nets import inception_v3
 from nets import nets_factory
 
+# Finding and opening the files (nets.checkpoint_files), used from here.
+CheckpointError = checkpoint_files.CheckpointError
+CheckpointNotFoundError = checkpoint_files.CheckpointNotFoundError
+CheckpointReadError = checkpoint_files.CheckpointReadError
+CheckpointMismatchError = checkpoint_files.CheckpointMismatchError
+MovingAveragesNotFoundError = checkpoint_files.MovingAveragesNotFoundError
+resolve_checkpoint_path = checkpoint_files.resolve_checkpoint_path
+checkpoint_format = checkpoint_files.checkpoint_format
+open_checkpoint = checkpoint_files.open_checkpoint
+read_tensor = checkpoint_files.read_tensor
+
 LOGITS_WEIGHTS = inception_v3.LOGITS_LAYER + '/weights'
 EMA_SUFFIX = checkpoint_hints.EMA_SUFFIX
-
-# Files in a directory that can be a V1 checkpoint: `x.ckpt`, `x.ckpt-123`.
-_V1_NAME = re.compile(r'\.ckpt(-\d+)?$')
-_V2_DATA = re.compile(r'\.data-\d+-of-\d+$')
+GLOBAL_STEP = 'global_step'
 
 
-class CheckpointError(ValueError):
-  """A checkpoint that cannot be used; str() = summary line + details."""
+# --- A checkpoint ready to use ----------------------------------------------
 
-  def __init__(self, summary, details=''):
-    self.summary = summary
-    self.details = details
-    super().__init__(summary + ('\n' + details if details else ''))
+class NonFiniteWeightsError(CheckpointError):
+  """A weight read with require_finite holds NaN or infinite values.
 
+  Attributes: path, name (as looked up), nan, inf (counts), size.
+  """
 
-class CheckpointNotFoundError(CheckpointError):
-  """No checkpoint at the given path."""
-
-
-class CheckpointReadError(CheckpointError):
-  """The file exists but is not a readable checkpoint (corrupt, truncated)."""
+  def __init__(self, path, name, nan, inf, size):
+    super().__init__('Checkpoint %s: %s has %d NaN and %d infinite values '
+                     '(of %d).' % (path, name, nan, inf, size))
+    self.path, self.name, self.nan, self.inf, self.size = (
+        path, name, nan, inf, size)
 
 
-class CheckpointMismatchError(CheckpointError):
-  """Model variables missing from the checkpoint or with another shape.
+def check_finite(value, name, path=None):
+  """Raises NonFiniteWeightsError if the float array `value` has NaN or Inf."""
+  if np.issubdtype(value.dtype, np.floating):
+    finite = np.isfinite(value)
+    if not finite.all():
+      nan = int(np.isnan(value).sum())
+      raise NonFiniteWeightsError(path, name, nan, value.size -
+                                  int(finite.sum()) - nan, value.size)
+
+
+class Checkpoint(object):
+  """A checkpoint ready to use: found, opened once, its contents known.
+
+  Made by `load_checkpoint`. The functions here and in nets.inference that
+  take a checkpoint path take one too, so a tool opens its checkpoint once
+  and passes this on.
 
   Attributes:
-    missing: list of (checkpoint name, model shape).
-    mismatched: list of (checkpoint name, model shape, checkpoint shape); a
-      dtype mismatch is listed with the dtypes in place of the shapes.
-    hints: list of (short, long) explanations of the probable cause.
+    path: the resolved V1 file or V2 prefix (also its str()).
+    format: 'V1' or 'V2'.
+    reader: its tf.train.CheckpointReader.
+    shapes: {tensor name: shape as a list}; dtypes: {tensor name: tf.DType}.
+    num_classes: classes of its logits layer, None without one.
+    has_moving_averages: whether it holds ExponentialMovingAverage shadows.
+    global_step: its `global_step` (read when asked), None without one.
+    require_finite: whether `read` rejects float tensors with NaN or
+      infinite values (for tools whose output would carry them silently).
   """
 
-  def __init__(self, summary, details, missing, mismatched, hints):
-    super().__init__(summary, details)
-    self.missing = missing
-    self.mismatched = mismatched
-    self.hints = hints
+  def __init__(self, path, reader, require_finite=False):
+    self.path, self.reader = path, reader
+    self.require_finite = require_finite
+    self.format = checkpoint_format(path)
+    self.shapes = reader.get_variable_to_shape_map()
+    self.dtypes = reader.get_variable_to_dtype_map()
+    self.num_classes = infer_num_classes(self.shapes)
+    self.has_moving_averages = any(
+        name.endswith('/' + EMA_SUFFIX) for name in self.shapes)
+
+  def __str__(self):
+    return self.path
+
+  @property
+  def global_step(self):
+    if GLOBAL_STEP not in self.shapes:
+      return None
+    return int(self.read(GLOBAL_STEP))
+
+  def read(self, name):
+    """The tensor `name` as an np.ndarray.
+
+    Raises:
+      CheckpointReadError: truncated or corrupt data.
+      NonFiniteWeightsError: with require_finite, a float tensor with NaN or
+        infinite values.
+    """
+    value = read_tensor(self.reader, name, self.path)
+    if self.require_finite:
+      check_finite(value, name, self.path)
+    return value
+
+  def weights(self, names):
+    """{variable name: np.ndarray}, each read when looked up (see `read`).
+
+    Args:
+      names: {variable name: checkpoint name}; a NonFiniteWeightsError
+        names the variable.
+    """
+    return _LazyWeights(self, names)
+
+  def check_is_inception_v3(self):
+    """Raises CheckpointError unless it holds an Inception V3."""
+    check_is_inception_v3(self.path, self.shapes)
+
+  def classes(self, num_classes=None):
+    """`num_classes` if given, else its logits' (checked to be there).
+
+    Raises:
+      CheckpointError: not an Inception V3, or no logits layer to count.
+    """
+    if num_classes is not None:
+      return num_classes
+    self.check_is_inception_v3()
+    if self.num_classes is None:
+      raise CheckpointError(
+          'Cannot infer the number of classes of %s (it has no %s): pass '
+          'num_classes.' % (self.path, LOGITS_WEIGHTS))
+    return self.num_classes
 
 
-class MovingAveragesNotFoundError(CheckpointError):
-  """moving_average_decay was given but the checkpoint has no EMA shadows."""
+class _LazyWeights(collections.abc.Mapping):
+  """{variable name: np.ndarray} of a Checkpoint, each read when looked up."""
+
+  def __init__(self, checkpoint, names):
+    self._checkpoint, self._names = checkpoint, names
+
+  def __getitem__(self, name):
+    try:
+      return self._checkpoint.read(self._names[name])
+    except NonFiniteWeightsError as e:
+      e.name = name
+      raise
+
+  def __iter__(self):
+    return iter(self._names)
+
+  def __len__(self):
+    return len(self._names)
 
 
-# --- Finding and reading checkpoints -----------------------------------------
-
-def _v1_candidates(directory):
-  """V1 files and V2 prefixes in `directory`, newest first."""
-  found = []
-  for name in tf.io.gfile.listdir(directory):
-    full = os.path.join(directory, name)
-    if name.endswith('.index'):
-      found.append((full, full[:-len('.index')]))
-    elif _V1_NAME.search(name) and not tf.io.gfile.isdir(full):
-      found.append((full, full))
-  found.sort(key=lambda f: (tf.io.gfile.stat(f[0]).mtime_nsec, f[1]),
-             reverse=True)
-  return [prefix for _, prefix in found]
-
-
-def _is_checkpoint(prefix):
-  """Whether a V2 prefix (its .index) or a V1 file exists at `prefix`."""
-  return (tf.io.gfile.exists(prefix + '.index') or
-          (tf.io.gfile.exists(prefix) and not tf.io.gfile.isdir(prefix)))
-
-
-def _latest_in_state_file(directory):
-  """The latest checkpoint of `directory`'s `checkpoint` file, or None.
-
-  Unlike tf.train.latest_checkpoint, a stale entry is an error that names
-  it (and TensorFlow logs nothing).
-
-  Raises:
-    CheckpointNotFoundError: the state file names a checkpoint that is gone.
-    CheckpointReadError: the state file cannot be parsed.
-  """
-  state_file = os.path.join(directory, 'checkpoint')
-  if not tf.io.gfile.exists(state_file):
-    return None
-  try:
-    state = tf.train.get_checkpoint_state(directory)
-  except Exception as e:  # pylint: disable=broad-except (text_format errors)
-    raise CheckpointReadError('Cannot read the checkpoint state file %s (%s).'
-                              % (state_file, cli.reason(e))) from e
-  if state is None or not state.model_checkpoint_path:
-    return None
-  latest = state.model_checkpoint_path
-  if not os.path.isabs(latest):
-    latest = os.path.join(directory, latest)
-  if not _is_checkpoint(latest):
-    raise CheckpointNotFoundError(
-        'The checkpoint state file %s names %s, which does not exist '
-        '(deleted?): pass a checkpoint file or prefix, or fix the state file.'
-        % (state_file, state.model_checkpoint_path))
-  return latest
-
-
-def resolve_checkpoint_path(path):
-  """The V1 file or V2 prefix that `path` names.
+def load_checkpoint(path, require_finite=False):
+  """The Checkpoint at `path`, opened (a Checkpoint is returned as it is).
 
   Args:
-    path: a V1 checkpoint file, a V2 prefix, a V2 `.index`/`.data-*` file, or
-      a directory: its `checkpoint` state file's latest checkpoint, else the
-      newest `*.ckpt`, `*.ckpt-N` or `*.index` checkpoint in it.
-
-  Returns:
-    The path to pass to a checkpoint reader or `Saver.restore`.
-
-  Raises:
-    CheckpointNotFoundError: if there is no checkpoint there.
-  """
-  if not path:
-    raise CheckpointNotFoundError('No checkpoint path given.')
-  path = os.path.expanduser(path)
-  if tf.io.gfile.isdir(path):
-    latest = _latest_in_state_file(path)
-    if latest:
-      return latest
-    candidates = _v1_candidates(path)
-    if not candidates:
-      raise CheckpointNotFoundError(
-          'No checkpoint in directory %s.' % path,
-          'Expected a `checkpoint` state file, a V1 checkpoint file (*.ckpt) '
-          'or a V2 checkpoint (*.index with *.data-*).')
-    return candidates[0]
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  if path.endswith('.index') and tf.io.gfile.exists(path):
-    return path[:-len('.index')]
-  if _V2_DATA.search(path) and tf.io.gfile.exists(path):
-    return _V2_DATA.sub('', path)
-  if tf.io.gfile.exists(path):
-    return path
-  raise CheckpointNotFoundError(
-      'No checkpoint at %s: no such file, V2 prefix (%s.index) or directory.'
-      % (path, path))
-
-
-def checkpoint_format(resolved_path):
-  """'V2' when `resolved_path` is a V2 prefix, else 'V1'."""
-  return 'V2' if tf.io.gfile.exists(resolved_path + '.index') else 'V1'
-
-
-def _read_error(path, error):
-  return CheckpointReadError(
-      'Cannot read checkpoint %s: corrupt, truncated or not a TensorFlow '
-      'checkpoint (%s).' % (path, cli.reason(error)))
-
-
-def open_checkpoint(path):
-  """Resolves `path` and opens a reader on it.
-
-  Returns:
-    (resolved path, tf.train.CheckpointReader).
+    path: a V1 file, a V2 prefix or file, a directory (see
+      `resolve_checkpoint_path`), or a Checkpoint.
+    require_finite: see `Checkpoint`.
 
   Raises:
     CheckpointNotFoundError: if there is no checkpoint at `path`.
     CheckpointReadError: if the file is not a readable checkpoint.
   """
-  resolved = resolve_checkpoint_path(path)
-  missing = _missing_data_files(resolved)
-  if missing:
-    raise CheckpointReadError(
-        'Checkpoint %s has its index (%s.index) but not its data: %s is '
-        'missing.' % (resolved, os.path.basename(resolved),
-                      ', '.join(os.path.basename(m) for m in missing)))
-  try:
-    return resolved, tf.train.load_checkpoint(resolved)
-  except (tf.errors.OpError, ValueError, IndexError) as e:
-    raise _read_error(resolved, e) from e
-
-
-def _missing_data_files(prefix):
-  """The `.data-K-of-N` files of a V2 checkpoint that are not there."""
-  if not tf.io.gfile.exists(prefix + '.index'):
-    return []
-  present = tf.io.gfile.glob(prefix + '.data-*-of-*')
-  counts = {int(m.group(1)) for m in map(re.compile(
-      r'\.data-\d+-of-(\d+)$').search, present) if m} or {1}
-  expected = ['%s.data-%05d-of-%05d' % (prefix, k, n)
-              for n in sorted(counts) for k in range(n)]
-  return [name for name in expected if name not in present]
-
-
-def read_tensor(reader, name, path):
-  """reader.get_tensor(name), a truncated or corrupt file as one error.
-
-  Raises:
-    CheckpointReadError: if the tensor cannot be read.
-  """
-  try:
-    return reader.get_tensor(name)
-  except (tf.errors.OpError, ValueError, IndexError) as e:
-    raise CheckpointReadError(
-        'Cannot read checkpoint %s: %s is truncated or corrupt (%s).' %
-        (path, name, cli.reason(e))) from e
+  if isinstance(path, Checkpoint):
+    return path
+  path = _path_argument(path)
+  return Checkpoint(*open_checkpoint(path), require_finite=require_finite)
 
 
 def checkpoint_shapes(path):
   """{name: shape as a list} of every tensor in the checkpoint at `path`."""
-  _, reader = open_checkpoint(path)
-  return reader.get_variable_to_shape_map()
+  return load_checkpoint(path).shapes
 
 
 def verify_checkpoint(path):
@@ -255,10 +216,12 @@ def verify_checkpoint(path):
   Raises:
     CheckpointNotFoundError, CheckpointReadError.
   """
-  resolved, reader = open_checkpoint(path)
-  for name in sorted(reader.get_variable_to_shape_map()):
-    read_tensor(reader, name, resolved)
-  return resolved
+  checkpoint = load_checkpoint(path)
+  for name in sorted(checkpoint.shapes):
+    checkpoint.read(name)
+  return checkpoint.path
+
+
 
 
 def infer_num_classes(shapes, scope=inception_v3.SCOPE):
@@ -285,14 +248,7 @@ def num_classes_of(checkpoint_path, num_classes=None):
   """
   if num_classes is not None:
     return num_classes
-  shapes = checkpoint_shapes(checkpoint_path)
-  check_is_inception_v3(checkpoint_path, shapes)
-  found = infer_num_classes(shapes)
-  if found is None:
-    raise CheckpointError(
-        'Cannot infer the number of classes of %s (it has no %s): pass '
-        'num_classes.' % (checkpoint_path, LOGITS_WEIGHTS))
-  return found
+  return load_checkpoint(checkpoint_path).classes()
 
 
 def check_is_inception_v3(checkpoint_path, shapes):
@@ -428,7 +384,7 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
 
   Args:
     checkpoint_path: a V1 file, a V2 prefix or a directory (see
-      `resolve_checkpoint_path`).
+      `resolve_checkpoint_path`), or a Checkpoint (`load_checkpoint`).
     var_list: variables to restore, a list or a dict {checkpoint name:
       variable}; default: the model variables of the default graph.
     exclude_scopes: variable-name prefixes not to restore (a sequence or a
@@ -451,19 +407,16 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
     ValueError: nothing to restore, a checkpoint_path that is not a str
       (or os.PathLike of one), or a bad moving_average_decay.
   """
-  checkpoint_path = _path_argument(checkpoint_path)
-  resolved, reader = open_checkpoint(checkpoint_path)
-  shapes = reader.get_variable_to_shape_map()
-  dtypes = reader.get_variable_to_dtype_map()
+  checkpoint = load_checkpoint(checkpoint_path)
+  resolved, shapes = checkpoint.path, checkpoint.shapes
   var_map = variables_to_restore(var_list, exclude_scopes,
                                  moving_average_decay)
-  if moving_average_decay is not None and not any(
-      name.endswith('/' + EMA_SUFFIX) for name in shapes):
+  if moving_average_decay is not None and not checkpoint.has_moving_averages:
     raise MovingAveragesNotFoundError(
         'Checkpoint %s has no moving averages (no %s/%s): restore it without '
         'moving_average_decay.' % (resolved, next(iter(var_map))[:-len(
             EMA_SUFFIX) - 1], EMA_SUFFIX))
-  missing, mismatched = compare(var_map, shapes, dtypes)
+  missing, mismatched = compare(var_map, shapes, checkpoint.dtypes)
   if ignore_missing_vars and missing and len(missing) < len(var_map):
     for name, _ in missing:
       tf.logging.warning('Variable %s missing in checkpoint %s', name,
@@ -483,7 +436,7 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
       raise CheckpointNotFoundError(
           'No checkpoint at %s any more.' % resolved) from e
     except tf.errors.OpError as e:
-      raise _read_error(resolved, e) from e
+      raise checkpoint_files.read_error(resolved, e) from e
 
   restore.checkpoint_path = resolved
   restore.var_map = var_map
@@ -516,12 +469,12 @@ def inspect(checkpoint_path, num_classes=None, image_size=299,
     CheckpointMismatchError: after printing the details, when it does not
       restore.
   """
-  resolved = verify_checkpoint(checkpoint_path)
-  shapes = checkpoint_shapes(resolved)
-  check_is_inception_v3(resolved, shapes)
+  checkpoint = load_checkpoint(checkpoint_path)
+  resolved, shapes = verify_checkpoint(checkpoint), checkpoint.shapes
+  checkpoint.check_is_inception_v3()
   write = lambda s='': print(s, file=out)
   write('Checkpoint: %s (%s, %d tensors)' % (
-      resolved, checkpoint_format(resolved), len(shapes)))
+      resolved, checkpoint.format, len(shapes)))
   if num_classes is None:
     num_classes = infer_num_classes(shapes)
     if num_classes is None:
@@ -540,7 +493,7 @@ def inspect(checkpoint_path, num_classes=None, image_size=299,
         images, num_classes,
         create_aux_logits=inception_v3.aux_logits_fit(image_size))
     try:
-      fn = restore_fn(resolved, exclude_scopes=exclude_scopes,
+      fn = restore_fn(checkpoint, exclude_scopes=exclude_scopes,
                       moving_average_decay=moving_average_decay)
     except CheckpointMismatchError as e:
       error = e

@@ -24,7 +24,6 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inference
 from nets import labels as labels_lib
-from nets import nets_factory
 from nets import preprocessing
 
 class NonFiniteOutputError(ValueError):
@@ -75,7 +74,8 @@ class Classifier(object):
     """Builds the model and restores the checkpoint.
 
     Args:
-      checkpoint_path: V1 file, V2 prefix or directory.
+      checkpoint_path: V1 file, V2 prefix or directory, or a
+        `checkpoints.Checkpoint`.
       num_classes: classifier width; default: the checkpoint's.
       image_size: input size the images are resized to.
       moving_average_decay: use the EMA shadows (as slim's eval).
@@ -86,31 +86,19 @@ class Classifier(object):
       checkpoints.CheckpointError: missing, unreadable or mismatching
         checkpoint.
     """
-    path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
-    self.num_classes = num_classes
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._encoded = tf.placeholder(tf.string, [], name='image_bytes')
       image = preprocessing.decode_and_preprocess(self._encoded, image_size,
                                                   image_size)
-      if optimize:
-        weights, _ = inference.read_weights(path, num_classes,
-                                            moving_average_decay)
-        _, end_points = inference.build_optimized_model(
-            tf.expand_dims(image, 0), weights, num_classes)
-        del weights
-        restore, config = None, inference.session_config(batch_size=1)
-      else:
-        _, end_points = nets_factory.build_for_inference(
-            tf.expand_dims(image, 0), num_classes)
-        restore = checkpoints.restore_fn(
-            path, moving_average_decay=moving_average_decay)
-        config = None
-      self._probabilities = end_points['Predictions'][0]
+      model = inference.build(
+          tf.expand_dims(image, 0), checkpoint_path, num_classes, optimize,
+          moving_average_decay=moving_average_decay)
+      self.num_classes = model.num_classes
+      self._probabilities = model.probabilities[0]
       self._graph.finalize()
-    self._sess = tf.Session(graph=self._graph, config=config)
-    if restore:
-      restore(self._sess)
+    self._sess = tf.Session(graph=self._graph, config=model.session_config)
+    model.initialize(self._sess)
 
   def probabilities(self, encoded):
     """Class probabilities [num_classes] of one encoded image.
@@ -155,7 +143,8 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
     range): before any image is read.
     NonFiniteOutputError: when the model's outputs are NaN or Inf.
   """
-  path, n = checkpoints.resolve(checkpoint_path, num_classes)
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path)
+  path, n = checkpoint.path, checkpoint.classes(num_classes)
   if not 1 <= top_k <= n:
     raise ValueError('top_k must be in [1, %d] (the classes of the model), '
                      'got %d.' % (n, top_k))
@@ -163,7 +152,7 @@ def classify(checkpoint_path, image_paths, labels_file=None, top_k=5,
     names = labels_lib.read_labels(labels_file, n)
   else:
     names = labels_lib.imagenet_names(n)
-  classifier = Classifier(path, n, image_size, moving_average_decay,
+  classifier = Classifier(checkpoint, n, image_size, moving_average_decay,
                           optimize)
   try:
     results, failures = [], []

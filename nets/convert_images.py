@@ -58,9 +58,6 @@ from nets import outputs
 
 SPLITS = ('train', 'validation')
 DEFAULT_NUM_SHARDS = 5
-# The formats TensorFlow's decode_image reads, by the bytes they start with.
-_SIGNATURES = ((b'\xff\xd8\xff', 'jpeg'), (b'\x89PNG\r\n\x1a\n', 'png'),
-               (b'GIF87a', 'gif'), (b'GIF89a', 'gif'), (b'BM', 'bmp'))
 PROGRESS_INTERVAL_SECS = 10
 
 Result = collections.namedtuple(
@@ -68,13 +65,10 @@ Result = collections.namedtuple(
 Result.__doc__ = """What `convert` wrote: the folder, the number of classes,
 {split: images written}, and [(path, reason)] of the files skipped."""
 
-
-def image_format(data):
-  """'jpeg', 'png', 'gif' or 'bmp' from an image's first bytes, else None."""
-  for signature, name in _SIGNATURES:
-    if data.startswith(signature):
-      return name
-  return None
+# Reading image files (nets.input_pipeline), used here.
+image_format = input_pipeline.image_format
+ImageChecker = input_pipeline.ImageChecker
+read_file = input_pipeline.read_file
 
 
 def _rank(seed, relative_path):
@@ -107,53 +101,6 @@ def split_images(folder, validation_fraction, seed):
     splits['train'].extend(items[count:])
   return {name: [(path, label) for _, path, label in sorted(items)]
           for name, items in splits.items()}
-
-
-class ImageChecker(object):
-  """Decodes encoded images in one session, for their size."""
-
-  def __init__(self):
-    self._graph = tf.Graph()
-    with self._graph.as_default():
-      self._encoded = tf.placeholder(tf.string, [])
-      image = tf.io.decode_image(self._encoded, channels=3,
-                                 expand_animations=False)
-      self._shape = tf.shape(image)[:2]
-    self._graph.finalize()
-    self._sess = tf.Session(graph=self._graph)
-
-  def size(self, data):
-    """(height, width) of the encoded image `data`.
-
-    Raises:
-      ValueError: it is not a JPEG, PNG, GIF or BMP that decodes.
-    """
-    if image_format(data) is None:
-      raise ValueError('not a JPEG, PNG, GIF or BMP image')
-    try:
-      # libjpeg prints its own warnings on stderr; the caller reports.
-      with cli.quiet_native_stderr(show_on_error=False):
-        height, width = self._sess.run(self._shape, {self._encoded: data})
-    except tf.errors.OpError as e:
-      raise ValueError('cannot decode it (%s)' % cli.reason(e)) from None
-    return int(height), int(width)
-
-  def close(self):
-    self._sess.close()
-
-
-def read_file(path):
-  """The bytes of `path`.
-
-  Raises:
-    ValueError: saying why it cannot be read.
-  """
-  try:
-    with tf.io.gfile.GFile(path, 'rb') as f:
-      return f.read()
-  except (OSError, tf.errors.OpError) as e:
-    raise ValueError('cannot read it (%s)' % (
-        getattr(e, 'strerror', None) or cli.reason(e))) from None
 
 
 def _shards(items, num_shards):

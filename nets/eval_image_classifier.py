@@ -58,7 +58,7 @@ from nets import outputs
 from nets import preprocessing_factory
 
 TOP_K = 5
-GLOBAL_STEP = 'global_step'
+GLOBAL_STEP = checkpoints.GLOBAL_STEP
 PROGRESS_INTERVAL_SECS = 10
 # slim's summary tags.
 ACCURACY_TAG = 'eval/Accuracy'
@@ -113,10 +113,7 @@ def check_num_classes(checkpoint_classes, dataset_classes, labels_offset,
 
 def global_step_of(checkpoint_path):
   """The checkpoint's `global_step`, or None if it has none."""
-  resolved, reader = checkpoints.open_checkpoint(checkpoint_path)
-  if not reader.has_tensor(GLOBAL_STEP):
-    return None
-  return int(checkpoints.read_tensor(reader, GLOBAL_STEP, resolved))
+  return checkpoints.load_checkpoint(checkpoint_path).global_step
 
 
 def _check_arguments(batch_size, max_num_batches, labels_offset,
@@ -247,11 +244,12 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   if not getattr(source, 'num_classes', None):
     raise ValueError('source must be a slim Dataset or an ImageFolder with '
                      'num_classes, got %r' % (source,))
-  path, checkpoint_classes = checkpoints.resolve(checkpoint_path)
-  check_num_classes(checkpoint_classes, source.num_classes, labels_offset,
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path)
+  path = checkpoint.path
+  check_num_classes(checkpoint.classes(), source.num_classes, labels_offset,
                     path)
   num_classes = source.num_classes - labels_offset
-  global_step = global_step_of(path)
+  global_step = checkpoint.global_step
   if eval_dir:
     outputs.check(os.path.join(eval_dir, 'events.out.tfevents'),
                   overwrite=True)
@@ -264,25 +262,16 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
         input_pipeline.examples(source), preprocess_fn, image_size,
         batch_size, labels_offset=labels_offset,
         num_threads=num_preprocessing_threads)
-    if optimize:
-      weights, _ = inference.checkpoint_weights(path, num_classes,
-                                                moving_average_decay)
-      model = inference.OptimizedModel(
-          images, weights, num_classes,
-          constant_weights=inference.use_constants(batch_size))
-      logits, restore = model.logits, model.initialize
-      config = inference.session_config(batch_size=batch_size)
-    else:
-      logits, _ = nets_factory.build_for_inference(images, num_classes,
-                                                   name=model_name)
-      restore = checkpoints.restore_fn(
-          path, moving_average_decay=moving_average_decay)
-      config = None
-    counts = _count(logits, labels, num_classes)
+    model = inference.build(images, checkpoint, num_classes, optimize,
+                            moving_average_decay=moving_average_decay,
+                            batch_size=batch_size,
+                            network_fn=nets_factory.get_network_fn(
+                                model_name, num_classes))
+    counts = _count(model.logits, labels, num_classes)
     graph.finalize()
 
-  with tf.Session(graph=graph, config=config) as sess:
-    restore(sess)
+  with tf.Session(graph=graph, config=model.session_config) as sess:
+    model.initialize(sess)
     # libjpeg prints warnings on stderr from the reading threads; a failure
     # is reported as one error (in _run).
     try:
@@ -344,12 +333,11 @@ _TF_DATA_PREFIX = re.compile(r'^Error in user-defined function passed to .*? '
 def _read_error_message(source, done, batch_size, error):
   """Why the batch after `done` images failed; for a folder, which file."""
   if isinstance(source, input_pipeline.ImageFolder):
-    from nets import convert_images  # pylint: disable=g-import-not-at-top
-    checker = convert_images.ImageChecker()
+    checker = input_pipeline.ImageChecker()
     try:
       for path in source.paths[done:done + batch_size]:
         try:
-          checker.size(convert_images.read_file(path))
+          checker.size(input_pipeline.read_file(path))
         except ValueError as e:
           return ('cannot evaluate image %s: %s (nets.convert_images skips '
                   'and counts such files)' % (path, e))

@@ -39,7 +39,6 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inception_v3
 from nets import inference
-from nets import nets_factory
 from nets import outputs
 from nets import preprocessing
 
@@ -52,21 +51,10 @@ class ExportError(ValueError):
   """Outputs that cannot be used together (see also outputs.OutputError)."""
 
 
-def _model_outputs(images, num_classes, **kwargs):
-  logits, end_points = nets_factory.build_for_inference(
-      images, num_classes, **kwargs)
-  return {'logits': logits, 'probabilities': end_points['Predictions']}
-
-
-def _freeze(sess):
-  """The session's graph with its variables as constants, cut to the outputs.
-
-  `convert_variables_to_constants` fetches every variable into NumPy and
-  copies it into the GraphDef: peak memory is about three times the weights
-  (session + NumPy + GraphDef, ~330 MB for Inception V3).
-  """
-  return tf.graph_util.convert_variables_to_constants(
-      sess, sess.graph.as_graph_def(), [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
+def _model_outputs(images, checkpoint, num_classes, **kwargs):
+  model = inference.build(images, checkpoint, num_classes, **kwargs)
+  return model, {'logits': model.logits,
+                 'probabilities': model.probabilities}
 
 
 def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
@@ -74,51 +62,48 @@ def frozen_graph_def(checkpoint_path, num_classes=None, image_size=299,
   """A frozen Inception V3 GraphDef, as slim's export + freeze_graph make it.
 
   Args:
-    checkpoint_path: V1 file, V2 prefix or directory.
+    checkpoint_path: V1 file, V2 prefix or directory, or a
+      `checkpoints.Checkpoint`.
     num_classes: classifier width; default: the checkpoint's.
     image_size: height and width of the `input` placeholder.
     moving_average_decay: freeze the EMA shadows instead (see
       `checkpoints.restore_fn`).
     optimize: BatchNorm folded into the convolutions, built without a
-      session (`inference.optimized_graph_def`); same input and outputs.
+      session; same input and outputs.
 
   Returns:
     tf.GraphDef with placeholder `input` (float32 [None, size, size, 3], in
-    [-1, 1]) and outputs inception_v3.LOGITS_OP and inception_v3.PREDICTIONS_OP.
+    [-1, 1]) and outputs inception_v3.LOGITS_OP and
+    inception_v3.PREDICTIONS_OP (see `inference.frozen_graph_def`).
 
   Raises:
     checkpoints.CheckpointError: if the checkpoint is missing, unreadable or
       does not match the model.
   """
-  if optimize:
-    return inference.optimized_graph_def(checkpoint_path, num_classes,
-                                         image_size, moving_average_decay)
-  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
-  with tf.Graph().as_default() as graph:
-    images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
-                            name=inception_v3.INPUT_NAME)
-    _model_outputs(images, num_classes)
-    restore = checkpoints.restore_fn(
-        path, moving_average_decay=moving_average_decay)
-    with tf.Session(graph=graph) as sess:
-      restore(sess)
-      return _freeze(sess)
+  return inference.frozen_graph_def(checkpoint_path, num_classes, image_size,
+                                    moving_average_decay, optimize)
 
 
-def _serving_graph(num_classes, image_size):
-  """Builds both signatures' towers (shared variables) in the default graph."""
+def _serving_graph(checkpoint, num_classes, image_size, moving_average_decay):
+  """Builds both signatures' towers (shared variables) in the default graph.
+
+  Returns:
+    (the signature map, fn(session) restoring the checkpoint).
+  """
   size = image_size
-  images = tf.placeholder(tf.float32, [None, size, size, 3], name=inception_v3.INPUT_NAME)
-  outputs = _model_outputs(images, num_classes)
+  images = tf.placeholder(tf.float32, [None, size, size, 3],
+                          name=inception_v3.INPUT_NAME)
+  model, outputs = _model_outputs(images, checkpoint, num_classes,
+                                  moving_average_decay=moving_average_decay)
   encoded = tf.placeholder(tf.string, [None], name=BYTES_INPUT_NAME)
   decoded = tf.map_fn(
       lambda e: preprocessing.decode_and_preprocess(e, size, size), encoded,
       dtype=tf.float32, back_prop=False, name='decode_and_preprocess')
   decoded.set_shape([None, size, size, 3])
-  bytes_outputs = _model_outputs(decoded, num_classes, reuse=True,
-                                 scope='InceptionV3')
+  _, bytes_outputs = _model_outputs(decoded, None, num_classes, reuse=True,
+                                    scope='InceptionV3')
   signatures = tf.saved_model.signature_def_utils
-  return {
+  return model.initialize, {
       tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
           signatures.predict_signature_def({'images': images}, outputs),
       BYTES_SIGNATURE:
@@ -174,18 +159,11 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
       frozen_in_model = relative
     else:
       outputs.check(frozen_graph, overwrite)
-  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
-
-  def frozen(sess):
-    if optimize:
-      return inference.optimized_graph_def(path, num_classes, image_size,
-                                           moving_average_decay)
-    return _freeze(sess)
-
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path)
+  num_classes = checkpoint.classes(num_classes)
   with tf.Graph().as_default() as graph:
-    signature_map = _serving_graph(num_classes, image_size)
-    restore = checkpoints.restore_fn(
-        path, moving_average_decay=moving_average_decay)
+    restore, signature_map = _serving_graph(checkpoint, num_classes,
+                                            image_size, moving_average_decay)
     with contextlib.ExitStack() as stack:
       # Entered first, left last: the SavedModel is in place before the
       # frozen graph, and neither is unless both were written.
@@ -195,18 +173,20 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
                                                          overwrite))
       model_dir = stack.enter_context(
           outputs.staged(output_dir, overwrite, directory=True))
-      sess = stack.enter_context(tf.Session(graph=graph))
-      restore(sess)
-      builder = tf.saved_model.Builder(model_dir)
-      builder.add_meta_graph_and_variables(
-          sess, [tf.saved_model.tag_constants.SERVING],
-          signature_def_map=signature_map, strip_default_attrs=True)
-      builder.save()
+      with tf.Session(graph=graph) as sess:
+        restore(sess)
+        builder = tf.saved_model.Builder(model_dir)
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map=signature_map, strip_default_attrs=True)
+        builder.save()
       if frozen_in_model:
         frozen_temp = os.path.join(model_dir, frozen_in_model)
         os.makedirs(os.path.dirname(frozen_temp), exist_ok=True)
       if frozen_temp:
-        _write_graph_def(frozen(sess), frozen_temp)
+        _write_graph_def(frozen_graph_def(checkpoint, num_classes, image_size,
+                                          moving_average_decay, optimize),
+                         frozen_temp)
   return {'saved_model': output_dir, 'frozen_graph': frozen_graph}
 
 

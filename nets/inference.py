@@ -1,56 +1,36 @@
-"""Fast graph-mode Inception V3 inference: BatchNorm folded, weights constant.
+"""One road from a checkpoint to Inception V3 running for inference.
 
-`OptimizedModel` builds the network of `nets_factory.build_for_inference`
-(it calls `inception_v3.inception_v3` under `inception_v3_arg_scope()`: same
-layers, same output ops `InceptionV3/Logits/SpatialSqueeze` and
-`InceptionV3/Predictions/Reshape_1`) from a dict of NumPy weights, with what
-measurably made it faster (each kept because it won an interleaved A/B run;
-README "What --optimize does" has the numbers):
+Every tool, the benchmark's forward graphs and its FLOP count build the
+network to run through `build`, with the same options: a checkpoint (a path
+or a `checkpoints.Checkpoint`, opened once) or weights in NumPy, the number
+of classes, `optimize` (nets.folded: BatchNorm folded into the
+convolutions, constant weights at small batches), `precision` (with
+optimize) and `moving_average_decay`. The input size rules live here, in
+`nets_factory.build_for_inference`: no auxiliary head, global pooling above
+362 pixels, so every size from 75 up gives [batch, classes] logits.
 
-  * BatchNorm is folded into the convolution before it (kernel * gamma /
-    sqrt(variance + epsilon), plus a bias): each layer is Conv2D + BiasAdd +
-    Relu, which oneDNN runs faster than Conv2D + FusedBatchNorm + Relu.
-  * At small batches the weights are graph constants: TensorFlow's oneDNN
-    convolutions then keep their filters in the layout they compute with
-    instead of re-laying them out every step. But the graph, the session and
-    oneDNN each hold a copy of constant weights, which at large batches
-    would put the peak memory above the plain graph's, so there the folded
-    weights are variables, loaded by `initialize(session)`.
-  * Each mixed block's pool branch pools after its 1x1 convolution instead
-    of before (`inception_v3.pool_branch`, pool_last=True): the same logits,
-    and the pool reads 4 to 10 times fewer channels.
-  * `session_config`: Grappler's passes other than the remapper (which fuses
-    Conv2D + BiasAdd + Relu) are off, on CPU: they win nothing on this graph
-    and copy its constants. At batch 1 two ops run at once on half the
-    cores each (`single_image_threads`).
+  checkpoint = checkpoints.load_checkpoint('inception_v3.ckpt')
+  model = inference.build(images, checkpoint, optimize=True)
+  with tf.Session(config=model.session_config) as sess:
+    model.initialize(sess)
+    probabilities = sess.run(model.probabilities)
 
-Logits equal the plain graph's within float32 rounding (TOLERANCES['fp32'] of
-the largest logit). precision 'fp16' (GPUs) or 'bf16' (CPUs with AMX)
-computes in 16 bits, with float32 logits and softmax, within TOLERANCES.
-
-  weights, num_classes = inference.read_weights('inception_v3.ckpt')
-  logits, end_points = inference.build_optimized_model(images, weights,
-                                                       num_classes)
-  session = tf.Session(config=inference.session_config())
-
-`optimized_graph_def` is the frozen GraphDef of that model (placeholder
-`input`), a drop-in for `nets.export.frozen_graph_def` that never holds the
-weights in variables.
+`frozen_graph_def` is the frozen GraphDef (placeholder `input`), `predict`
+the NumPy outputs for NumPy images. The other names are kept for callers of
+earlier versions.
 """
 
-import collections.abc
-import os
+import collections
 
 import numpy as np
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
-from tensorflow.core.protobuf import rewriter_config_pb2
 
 from nets import checkpoints
+from nets import folded
 from nets import inception_v3
 from nets import nets_factory
 
-PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
+PRECISIONS = folded.PRECISIONS
 # Largest |logits - plain graph's float32 logits| allowed, relative to the
 # largest |plain logit| (at least 1); see `logits_error`. fp32: rounding of
 # the folded kernels and another summation order (measured ~2e-6). float16
@@ -58,18 +38,17 @@ PRECISIONS = {'fp32': tf.float32, 'fp16': tf.float16, 'bf16': tf.bfloat16}
 # reached 1.3e-3 and 9.2e-3 of the logits' range (random weights, 75 to 299
 # pixels); the tolerances leave a margin of 5x or more.
 TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
-# Constant weights up to this batch size, variables above it: constants win
-# most at small batches, and above this their extra copies put the optimized
-# graph's peak memory above the plain one's (README: "What --optimize does").
-MAX_BATCH_FOR_CONSTANTS = 16
-FOLDED_SCOPE = 'BatchNorm_folded'
-# Grappler passes turned off on CPU (everything but the remapper).
-_GRAPPLER_OFF = (
-    'arithmetic_optimization', 'common_subgraph_elimination',
-    'constant_folding', 'debug_stripper', 'dependency_optimization',
-    'function_optimization', 'implementation_selector', 'layout_optimizer',
-    'loop_optimization', 'memory_optimization', 'pin_to_host_optimization',
-    'scoped_allocator_optimization', 'shape_optimization')
+
+Model = collections.namedtuple('Model', [
+    'logits', 'probabilities', 'end_points', 'initialize', 'session_config',
+    'num_classes'])
+Model.__doc__ = """What `build` made: the network's outputs and how to run it.
+
+logits: float32 [batch, num_classes] (the pooled features for 0 classes);
+probabilities: the softmax (None for 0 classes); end_points: the network's;
+initialize: fn(session) that restores, loads or initializes the weights,
+once; session_config: tf.ConfigProto to run under, or None (TensorFlow's
+defaults); num_classes: the classifier's width."""
 
 
 def logits_error(logits, reference):
@@ -79,340 +58,224 @@ def logits_error(logits, reference):
   return float(np.abs(np.asarray(logits, np.float64) - reference).max()) / scale
 
 
-def batch_norm_epsilon():
-  """The epsilon `inception_v3_arg_scope()` gives slim.batch_norm."""
-  scope = inception_v3.inception_v3_arg_scope()
-  conv = scope[slim.arg_scope_func_key(slim.conv2d)]
-  return conv['normalizer_params']['epsilon']
-
-
-def fold_batch_norm(weights, scope, epsilon=None):
-  """The kernel and bias of convolution `scope` with its BatchNorm folded in.
-
-  BatchNorm at inference computes (x - mean) / sqrt(variance + epsilon) *
-  gamma + beta. After a convolution with kernel K this is a convolution with
-  K * s plus the bias beta - mean * s, where s = gamma / sqrt(variance +
-  epsilon) per output channel. Computed in float64, returned in float32.
-
-  Args:
-    weights: {variable name: np.ndarray} with slim's names: `scope/weights`,
-      `scope/BatchNorm/beta`, `scope/BatchNorm/moving_mean`,
-      `scope/BatchNorm/moving_variance`, and `scope/BatchNorm/gamma` if the
-      model has it (inception_v3_arg_scope() has none).
-    scope: the convolution's variable scope, e.g.
-      'InceptionV3/Conv2d_1a_3x3'.
-    epsilon: BatchNorm's epsilon; default: inception_v3_arg_scope()'s.
-
-  Returns:
-    (kernel, bias) as float32 arrays.
-
-  Raises:
-    KeyError: for a missing variable.
-  """
-  if epsilon is None:
-    epsilon = batch_norm_epsilon()
-  norm = scope + '/BatchNorm/'
-  variance = np.float64(weights[norm + 'moving_variance'])
-  gamma = np.float64(weights.get(norm + 'gamma', 1.0))
-  beta = np.float64(weights[norm + 'beta'])
-  scale = gamma / np.sqrt(variance + epsilon)
-  bias = beta - np.float64(weights[norm + 'moving_mean']) * scale
-  kernel = weights[scope + '/weights'] * scale
-  return kernel.astype(np.float32), bias.astype(np.float32)
-
-
-def use_constants(batch_size):
-  """Whether constant weights win for this batch size (see the docstring)."""
-  return batch_size is None or batch_size <= MAX_BATCH_FOR_CONSTANTS
-
-
-def single_image_threads():
-  """(intra-op, inter-op) threads for batch 1 on CPU: 2 ops at once.
-
-  At batch 1 each convolution is too small to keep every core busy, and the
-  mixed blocks have 4 independent branches: two ops at a time on half the
-  cores each beat TensorFlow's default (README: "What --optimize does").
-  """
-  if hasattr(os, 'sched_getaffinity'):  # The cores this process may use.
-    cores = len(os.sched_getaffinity(0))
-  else:
-    cores = os.cpu_count() or 1
-  return (cores // 2, 2) if cores >= 2 else (0, 0)
-
-
-def session_config(device_type='CPU', num_intra_threads=0,
-                   num_inter_threads=0, batch_size=None):
-  """The tf.ConfigProto to run the optimized graph under.
-
-  On CPU, Grappler's passes other than the remapper (which fuses Conv2D +
-  BiasAdd + Relu) are off: on this graph they win no time, and they copy its
-  constants (more peak memory). Thread counts left at 0 are
-  TensorFlow's choice, except at batch 1 on CPU (`single_image_threads`);
-  no other setting was measurably faster at batch 8 or 32.
-
-  Args:
-    device_type: 'CPU' or 'GPU'; on GPUs Grappler keeps all its passes (its
-      layout optimizer picks NCHW or NHWC for the convolutions there).
-    num_intra_threads: threads inside one op; 0: see above.
-    num_inter_threads: ops run at once; 0: see above.
-    batch_size: images per run, if known.
-
-  Returns:
-    A tf.ConfigProto.
-  """
-  if (device_type == 'CPU' and batch_size == 1 and
-      not (num_intra_threads or num_inter_threads)):
-    num_intra_threads, num_inter_threads = single_image_threads()
-  config = tf.ConfigProto(intra_op_parallelism_threads=num_intra_threads,
-                          inter_op_parallelism_threads=num_inter_threads)
-  if device_type == 'CPU':
-    rewrite = config.graph_options.rewrite_options
-    for name in _GRAPPLER_OFF:
-      setattr(rewrite, name, rewriter_config_pb2.RewriterConfig.OFF)
-  return config
-
-
-class OptimizedModel(object):
-  """Inception V3 for inference with BatchNorm folded, built in the graph.
-
-  Attributes:
-    logits: float32 [batch, num_classes].
-    end_points: as `inception_v3.inception_v3` returns them ('Logits',
-      'Predictions' in float32, the trunk's endpoints, ...).
-    constant_weights: whether the weights are constants; if not, call
-      `initialize(session)` once before running the model.
-  """
-
-  def __init__(self, images, weights, num_classes, precision='fp32',
-               constant_weights=True, **kwargs):
-    """Builds the network in the default graph.
-
-    Args:
-      images: float32 [batch, height, width, 3] in [-1, 1].
-      weights: {variable name: np.ndarray} of every variable of
-        `nets_factory.build_for_inference` (see `read_weights`). Not kept:
-        the graph (or, until `initialize`, this object) holds what it needs.
-      num_classes: classifier width.
-      precision: 'fp32', or 'fp16' / 'bf16' (float16 / bfloat16 compute,
-        weights rounded after folding; logits and predictions in float32).
-      constant_weights: graph constants (see `use_constants`), or variables
-        loaded by `initialize`.
-      **kwargs: more arguments of `inception_v3.inception_v3` (e.g. reuse).
-
-    Raises:
-      ValueError: for an unknown precision, or weights that lack a variable
-        of the model or give it another shape.
-    """
-    if precision not in PRECISIONS:
-      raise ValueError('precision must be one of %s, got %r.' %
-                       (', '.join(PRECISIONS), precision))
-    self.constant_weights = constant_weights
-    self._dtype = PRECISIONS[precision]
-    self._weights = weights
-    self._epsilon = batch_norm_epsilon()
-    self._feeds = []  # (initializer, initial value tensor, np.ndarray).
-    net = images
-    if self._dtype != tf.float32:
-      net = tf.cast(images, self._dtype)
-    try:
-      with tf.variable_scope(tf.get_variable_scope(),
-                             custom_getter=self._get):
-        with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
-          with slim.arg_scope([slim.conv2d], normalizer_fn=self._add_bias,
-                              normalizer_params={}, weights_regularizer=None), \
-               slim.arg_scope([inception_v3.pool_branch], pool_last=True):
-            kwargs.setdefault('global_pool',
-                              inception_v3.inputs_need_global_pool(images))
-            logits, end_points = inception_v3.inception_v3(
-                net, num_classes=num_classes, is_training=False,
-                create_aux_logits=False, prediction_fn=_float32_softmax,
-                **kwargs)
-    finally:
-      self._weights = None
-    if logits.dtype != tf.float32:
-      logits = tf.cast(logits, tf.float32, name='LogitsFloat32')
-      end_points['Logits'] = logits
-    self.logits, self.end_points = logits, end_points
-
-  def _value(self, name, shape):
-    """The folded kernel or bias, or the stored value of `name`, checked."""
-    scope, leaf = name.rsplit('/', 1)
-    conv = scope[:-len(FOLDED_SCOPE) - 1]
-    try:
-      if leaf == 'weights' and scope + '/BatchNorm/moving_mean' in (
-          self._weights):
-        value = fold_batch_norm(self._weights, scope, self._epsilon)[0]
-      elif leaf == 'biases' and scope.endswith('/' + FOLDED_SCOPE):
-        value = fold_batch_norm(self._weights, conv, self._epsilon)[1]
-      else:
-        value = self._weights[name]
-    except KeyError as e:
-      raise ValueError('The weights have no %s (needed for %s).' %
-                       (e.args[0], name)) from e
-    if shape is not None and list(value.shape) != list(shape):
-      raise ValueError('%s has shape %s in the weights; the model needs %s.'
-                       % (name, list(value.shape), list(shape)))
-    return value.astype(self._dtype.as_numpy_dtype)
-
-  def _get(self, getter, name, shape=None, *args, **kwargs):
-    """Custom getter: a constant, or a variable loaded by `initialize`."""
-    del args, kwargs  # No regularizer, nothing trainable.
-    value = self._value(name, shape)
-    if self.constant_weights:
-      return tf.constant(value, name=name.rsplit('/', 1)[1])
-    variable = getter(name, shape=value.shape, dtype=self._dtype,
-                      initializer=tf.zeros_initializer(), trainable=False)
-    self._feeds.append((variable.initializer,
-                        variable.initializer.inputs[1], value))
-    return variable
-
-  def _add_bias(self, net):
-    """normalizer_fn in slim.batch_norm's place: adds the folded bias."""
-    with tf.variable_scope(FOLDED_SCOPE):
-      bias = tf.get_variable('biases', shape=net.shape[-1:], dtype=net.dtype)
-      return tf.nn.bias_add(net, bias)
-
-  def initialize(self, session):
-    """Loads the variable weights in one run (nothing to do for constants)."""
-    if self._feeds:
-      session.run([op for op, _, _ in self._feeds],
-                  {tensor: value for _, tensor, value in self._feeds})
-      self._feeds = []
-
-
-def _float32_softmax(logits, scope=None):
-  """slim.softmax in float32 (the logits may be 16-bit)."""
-  return slim.softmax(tf.cast(logits, tf.float32), scope=scope)
-
-
-def build_optimized_model(images, weights, num_classes, precision='fp32',
-                          **kwargs):
-  """Inception V3 for inference with constant, BatchNorm-folded weights.
-
-  Run it under `session_config()`.
+def build(images, checkpoint=None, num_classes=None, optimize=False,
+          precision='fp32', moving_average_decay=None, weights=None,
+          batch_size=None, network_fn=None, **kwargs):
+  """Inception V3 for inference on `images`, in the default graph.
 
   Args:
     images: float32 [batch, height, width, 3] in [-1, 1].
-    weights: {variable name: np.ndarray} (see `read_weights`); copied into
-      the graph, so the dict may be dropped afterwards.
-    num_classes: classifier width.
-    precision: a key of PRECISIONS.
-    **kwargs: more arguments of `inception_v3.inception_v3`.
+    checkpoint: a checkpoint path or a `checkpoints.Checkpoint`, checked
+      against the model now (`checkpoints.restore_fn`'s errors); or None.
+    num_classes: classifier width; default: the checkpoint's (0: no logits
+      layer, the pooled features).
+    optimize: the BatchNorm-folded graph (nets.folded) instead of slim's.
+    precision: a key of PRECISIONS; other than 'fp32' needs optimize.
+    moving_average_decay: use the checkpoint's EMA shadows.
+    weights: {variable name: np.ndarray} to run on instead of a checkpoint
+      (e.g. synthetic ones); with neither, the variables' initializers.
+    batch_size: images per run, if the images' shape does not say.
+    network_fn: builds the plain graph (default: nets_factory's
+      inception_v3; the benchmark passes tf-slim's own to compare).
+    **kwargs: more arguments of the network (reuse, scope).
 
   Returns:
-    (logits, end_points), as `nets_factory.build_for_inference` returns them.
+    A Model.
 
   Raises:
-    ValueError: see `OptimizedModel`.
+    ValueError: a bad precision, or nothing to get the classes from.
+    checkpoints.CheckpointError: missing, unreadable or mismatching
+      checkpoint.
   """
-  model = OptimizedModel(images, weights, num_classes, precision,
-                         constant_weights=True, **kwargs)
-  return model.logits, model.end_points
+  if precision not in PRECISIONS:
+    raise ValueError('precision must be one of %s, got %r.' %
+                     (', '.join(PRECISIONS), precision))
+  if precision != 'fp32' and not optimize:
+    raise ValueError('precision %s needs optimize.' % precision)
+  if checkpoint is not None:
+    checkpoint = checkpoints.load_checkpoint(checkpoint)
+    num_classes = checkpoint.classes(num_classes)
+  elif num_classes is None:
+    raise ValueError('num_classes is needed without a checkpoint.')
+  if batch_size is None:
+    batch_size = tf.compat.dimension_value(images.shape[0])
+  if optimize:
+    if weights is None:
+      if checkpoint is None:
+        raise ValueError('optimize needs a checkpoint or weights.')
+      weights = _model_weights(checkpoint, num_classes, moving_average_decay)
+    model = folded.OptimizedModel(
+        images, weights, num_classes, precision,
+        constant_weights=folded.use_constants(batch_size), **kwargs)
+    return _model(model.logits, model.end_points, model.initialize,
+                  folded.session_config(batch_size=batch_size), num_classes)
+  logits, end_points = nets_factory.build_for_inference(
+      images, num_classes, network_fn=network_fn, **kwargs)
+  if weights is not None:
+    initialize = _feeding_loader(tf.global_variables(), weights)
+  elif checkpoint is not None:
+    initialize = checkpoints.restore_fn(
+        checkpoint, moving_average_decay=moving_average_decay)
+  else:
+    initialize = _initializer(tf.global_variables())
+  return _model(logits, end_points, initialize, None, num_classes)
 
 
-class CheckpointWeights(collections.abc.Mapping):
-  """{variable name: np.ndarray} read from a checkpoint when looked up.
-
-  What `OptimizedModel` takes, without holding every weight in NumPy at
-  once: each tensor is read when the graph needs it.
-  """
-
-  def __init__(self, reader, names, path):
-    """Args: a tf.train.CheckpointReader; {variable name: checkpoint name};
-    the checkpoint's path (for errors)."""
-    self._reader = reader
-    self._names = names
-    self._path = path
-
-  def __getitem__(self, name):
-    return checkpoints.read_tensor(self._reader, self._names[name], self._path)
-
-  def __iter__(self):
-    return iter(self._names)
-
-  def __len__(self):
-    return len(self._names)
+def _model(logits, end_points, initialize, config, num_classes):
+  return Model(logits, end_points.get('Predictions'), end_points, initialize,
+               config, num_classes)
 
 
-def checkpoint_weights(checkpoint_path, num_classes=None,
-                       moving_average_decay=None):
-  """The inference model's weights in a checkpoint, checked, read lazily.
+def _model_weights(checkpoint, num_classes, moving_average_decay):
+  """{variable name: np.ndarray} of the model in `checkpoint`, read lazily.
 
   The checkpoint is checked against the model as `checkpoints.restore_fn`
   does (same errors and hints).
+  """
+  with tf.Graph().as_default():
+    images = tf.placeholder(tf.float32, [None, None, None, 3])
+    nets_factory.build_for_inference(images, num_classes)
+    restore = checkpoints.restore_fn(
+        checkpoint, moving_average_decay=moving_average_decay)
+  return checkpoint.weights(
+      {var.op.name: name for name, var in restore.var_map.items()})
+
+
+def _initializer(variables):
+  """fn(session) running the variables' initializers (made when called)."""
+
+  def initialize(session):
+    with session.graph.as_default():
+      session.run(tf.variables_initializer(variables))
+
+  return initialize
+
+
+def _feeding_loader(variables, weights):
+  """fn(session) setting `variables` to `weights` in one run.
+
+  Each initializer is run with its initial value fed, so the values never
+  become graph constants.
+  """
+  runs = [v for v in variables if v.op.name in weights]
+  ops = [v.initializer for v in runs]
+  feeds = {v.initializer.inputs[1]: weights[v.op.name] for v in runs}
+
+  def load(session):
+    session.run(ops, feeds)
+    feeds.clear()  # Lets the caller free the weights.
+
+  return load
+
+
+def frozen_graph_def(checkpoint=None, num_classes=None, image_size=299,
+                     moving_average_decay=None, optimize=False, weights=None):
+  """The frozen GraphDef of `build`'s model, as slim's freeze_graph makes it.
+
+  With optimize, the weights are read one at a time, folded and copied in:
+  no session, no variables. Otherwise the model is restored in a session
+  and its variables frozen (peak memory about three times the weights).
 
   Args:
-    checkpoint_path: V1 file, V2 prefix or directory.
-    num_classes: classifier width; default: the checkpoint's.
-    moving_average_decay: the ExponentialMovingAverage shadows instead.
+    checkpoint, num_classes, moving_average_decay, optimize, weights: see
+      `build`.
+    image_size: height and width of the input.
 
   Returns:
-    (CheckpointWeights, num_classes).
+    tf.GraphDef with placeholder inception_v3.INPUT_NAME (float32 [None,
+    size, size, 3], in [-1, 1]) and outputs inception_v3.LOGITS_OP and
+    inception_v3.PREDICTIONS_OP.
 
   Raises:
     checkpoints.CheckpointError: missing, unreadable or mismatching
       checkpoint.
   """
-  path, num_classes = checkpoints.resolve(checkpoint_path, num_classes)
-  with tf.Graph().as_default():
-    images = tf.placeholder(tf.float32, [None, None, None, 3])
-    nets_factory.build_for_inference(images, num_classes)
-    restore = checkpoints.restore_fn(
-        path, moving_average_decay=moving_average_decay)
-  _, reader = checkpoints.open_checkpoint(restore.checkpoint_path)
-  names = {var.op.name: name for name, var in restore.var_map.items()}
-  return CheckpointWeights(reader, names, restore.checkpoint_path), num_classes
+  with tf.Graph().as_default() as graph:
+    images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
+                            name=inception_v3.INPUT_NAME)
+    model = build(images, checkpoint, num_classes, optimize,
+                  moving_average_decay=moving_average_decay, weights=weights)
+    if not tf.global_variables():  # Constant weights: nothing to restore.
+      return graph.as_graph_def()
+    with tf.Session(graph=graph) as sess:
+      model.initialize(sess)
+      return tf.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(),
+          [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
+
+
+def predict(checkpoint, images, num_classes=None, moving_average_decay=None,
+            optimize=False, weights=None):
+  """[logits, probabilities] of `build`'s model on NumPy `images`.
+
+  Args:
+    checkpoint, num_classes, moving_average_decay, optimize, weights: see
+      `build` (for 0 classes: [pooled features]).
+    images: float32 [batch, height, width, 3] in [-1, 1].
+
+  Returns:
+    A list of np.ndarray.
+  """
+  with tf.Graph().as_default() as graph:
+    inputs = tf.placeholder(tf.float32, images.shape)
+    model = build(inputs, checkpoint, num_classes, optimize,
+                  moving_average_decay=moving_average_decay, weights=weights)
+    fetches = [model.logits] + ([model.probabilities]
+                                if model.probabilities is not None else [])
+    with tf.Session(graph=graph, config=model.session_config) as sess:
+      model.initialize(sess)
+      return sess.run(fetches, {inputs: images})
+
+
+# --- Names of earlier versions ------------------------------------------------
+
+MAX_BATCH_FOR_CONSTANTS = folded.MAX_BATCH_FOR_CONSTANTS
+FOLDED_SCOPE = folded.FOLDED_SCOPE
+OptimizedModel = folded.OptimizedModel
+batch_norm_epsilon = folded.batch_norm_epsilon
+fold_batch_norm = folded.fold_batch_norm
+use_constants = folded.use_constants
+single_image_threads = folded.single_image_threads
+session_config = folded.session_config
+
+
+def build_optimized_model(images, weights, num_classes, precision='fp32',
+                          **kwargs):
+  """(logits, end_points) of the folded model with constant weights."""
+  model = folded.OptimizedModel(images, weights, num_classes, precision,
+                                constant_weights=True, **kwargs)
+  return model.logits, model.end_points
+
+
+def CheckpointWeights(reader, names, path):  # pylint: disable=invalid-name
+  """{variable name: np.ndarray} read when looked up (`Checkpoint.weights`)."""
+  return checkpoints.Checkpoint(path, reader).weights(names)
+
+
+def checkpoint_weights(checkpoint_path, num_classes=None,
+                       moving_average_decay=None):
+  """(the model's weights, read lazily, checked; num_classes)."""
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path)
+  num_classes = checkpoint.classes(num_classes)
+  return (_model_weights(checkpoint, num_classes, moving_average_decay),
+          num_classes)
 
 
 def read_weights(checkpoint_path, num_classes=None, moving_average_decay=None):
-  """The inference model's weights from a slim checkpoint, checked first.
-
-  Args and errors: see `checkpoint_weights`.
-
-  Returns:
-    ({variable name: np.ndarray}, num_classes).
-  """
+  """({variable name: np.ndarray}, num_classes) of the model, checked."""
   weights, num_classes = checkpoint_weights(checkpoint_path, num_classes,
                                             moving_average_decay)
   return dict(weights), num_classes
 
 
 def graph_def_from_weights(weights, num_classes, image_size=299):
-  """Frozen GraphDef of the optimized float32 model on these weights.
-
-  Returns:
-    tf.GraphDef with placeholder inception_v3.INPUT_NAME (float32 [None,
-    size, size, 3], in [-1, 1]) and outputs inception_v3.LOGITS_OP and
-    inception_v3.PREDICTIONS_OP, nothing else.
-  """
-  with tf.Graph().as_default() as graph:
-    images = tf.placeholder(tf.float32, [None, image_size, image_size, 3],
-                            name=inception_v3.INPUT_NAME)
-    build_optimized_model(images, weights, num_classes)
-  return graph.as_graph_def()
+  """`frozen_graph_def` of the optimized float32 model on these weights."""
+  return frozen_graph_def(None, num_classes, image_size, optimize=True,
+                          weights=weights)
 
 
 def optimized_graph_def(checkpoint_path, num_classes=None, image_size=299,
                         moving_average_decay=None):
-  """Frozen GraphDef of the optimized model on a checkpoint's weights.
-
-  A drop-in for `nets.export.frozen_graph_def` (same input and outputs; run
-  it under `session_config()`). No session and no variables: each weight is
-  read from the checkpoint when the graph needs it, folded and copied in.
-
-  Args:
-    checkpoint_path: V1 file, V2 prefix or directory.
-    num_classes: classifier width; default: the checkpoint's.
-    image_size: height and width of the input.
-    moving_average_decay: use the EMA shadows.
-
-  Returns:
-    tf.GraphDef (see `graph_def_from_weights`).
-
-  Raises:
-    checkpoints.CheckpointError: missing, unreadable or mismatching
-      checkpoint.
-  """
-  weights, num_classes = checkpoint_weights(checkpoint_path, num_classes,
-                                            moving_average_decay)
-  return graph_def_from_weights(weights, num_classes, image_size)
+  """`frozen_graph_def` of the optimized model on a checkpoint's weights."""
+  return frozen_graph_def(checkpoint_path, num_classes, image_size,
+                          moving_average_decay, optimize=True)

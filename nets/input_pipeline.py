@@ -15,13 +15,15 @@ Evaluation reads every example exactly once, in file order, and keeps the
 last, partial batch. Training (`training=True`) shuffles, repeats and drops a
 partial batch, as slim's train_image_classifier does. Decoding and
 preprocessing run in parallel threads and the next batches are prefetched,
-so the network does not wait for its input.
+so the network does not wait for its input. `ImageChecker` and `read_file`
+say why one image file cannot be used (for the tools' error lines).
 """
 
 import os
 
 import tensorflow.compat.v1 as tf
 
+from nets import cli
 from nets import dataset_utils
 from nets import slim_compat
 
@@ -31,6 +33,64 @@ IMAGE_EXTENSIONS = ('.bmp', '.gif', '.jpeg', '.jpg', '.png')
 AUTOTUNE = tf.data.experimental.AUTOTUNE
 # Examples held for shuffling in training (slim's common queue: 1000+).
 DEFAULT_SHUFFLE_BUFFER = 1024
+# The formats TensorFlow's decode_image reads, by the bytes they start with.
+_SIGNATURES = ((b'\xff\xd8\xff', 'jpeg'), (b'\x89PNG\r\n\x1a\n', 'png'),
+               (b'GIF87a', 'gif'), (b'GIF89a', 'gif'), (b'BM', 'bmp'))
+
+
+def image_format(data):
+  """'jpeg', 'png', 'gif' or 'bmp' from an image's first bytes, else None."""
+  for signature, name in _SIGNATURES:
+    if data.startswith(signature):
+      return name
+  return None
+
+
+class ImageChecker(object):
+  """Decodes encoded images in one session, for their size."""
+
+  def __init__(self):
+    self._graph = tf.Graph()
+    with self._graph.as_default():
+      self._encoded = tf.placeholder(tf.string, [])
+      image = tf.io.decode_image(self._encoded, channels=3,
+                                 expand_animations=False)
+      self._shape = tf.shape(image)[:2]
+    self._graph.finalize()
+    self._sess = tf.Session(graph=self._graph)
+
+  def size(self, data):
+    """(height, width) of the encoded image `data`.
+
+    Raises:
+      ValueError: it is not a JPEG, PNG, GIF or BMP that decodes.
+    """
+    if image_format(data) is None:
+      raise ValueError('not a JPEG, PNG, GIF or BMP image')
+    try:
+      # libjpeg prints its own warnings on stderr; the caller reports.
+      with cli.quiet_native_stderr(show_on_error=False):
+        height, width = self._sess.run(self._shape, {self._encoded: data})
+    except tf.errors.OpError as e:
+      raise ValueError('cannot decode it (%s)' % cli.reason(e)) from None
+    return int(height), int(width)
+
+  def close(self):
+    self._sess.close()
+
+
+def read_file(path):
+  """The bytes of `path`.
+
+  Raises:
+    ValueError: saying why it cannot be read.
+  """
+  try:
+    with tf.io.gfile.GFile(path, 'rb') as f:
+      return f.read()
+  except (OSError, tf.errors.OpError) as e:
+    raise ValueError('cannot read it (%s)' % (
+        getattr(e, 'strerror', None) or cli.reason(e))) from None
 
 
 class ImageFolder(object):

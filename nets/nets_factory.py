@@ -121,27 +121,40 @@ def _batch_norm_by_scope(batch_norm_training):
                         normalizer_fn=slim.add_arg_scope(batch_norm))
 
 
-def build_for_inference(images, num_classes, name='inception_v3', **kwargs):
+def inference_options(images, **kwargs):
+  """The network's keywords for inference on `images`: the size rules.
+
+  No auxiliary head (it only serves training, and its kernel is named after
+  the input size, so without it any input size restores from a 299
+  checkpoint); global_pool=True for inputs larger than the fixed final pool
+  reduces to 1x1 (`inception_v3.needs_global_pool`), so every size from
+  inception_v3.MIN_IMAGE_SIZE up gives [batch, classes] logits. `kwargs`
+  override them. The one place these rules are applied.
+  """
+  kwargs.setdefault('create_aux_logits', False)
+  if inception_v3.inputs_need_global_pool(images):  # tf-slim's own network
+    kwargs.setdefault('global_pool', True)  # has no global_pool argument.
+  return kwargs
+
+
+def build_for_inference(images, num_classes, name='inception_v3',
+                        network_fn=None, **kwargs):
   """The network in inference mode on `images`, as the tools run checkpoints.
 
-  is_training=False; no auxiliary head (it only serves training, and its
-  kernel is named after the input size, so without it any input size
-  restores from a 299 checkpoint); global_pool=True for inputs larger than
-  the fixed final pool reduces to 1x1 (`inception_v3.needs_global_pool`),
-  so every size from inception_v3.MIN_IMAGE_SIZE up gives [batch, classes]
-  logits. No weight decay ops.
+  is_training=False, the size rules of `inference_options`, no weight decay
+  ops. `nets.inference.build` builds it with a checkpoint's weights.
 
   Args:
     images: float [batch, height, width, 3] in [-1, 1].
     num_classes: classifier width (1001 for the released checkpoints).
     name: a key of `networks_map`.
+    network_fn: the network function to build instead of `name`'s (as
+      `get_network_fn` returns one; e.g. tf-slim's own to compare with).
     **kwargs: more arguments of the network; they override the above.
 
   Returns:
     (logits, end_points) of the network.
   """
-  kwargs.setdefault('create_aux_logits', False)
-  kwargs.setdefault('global_pool',
-                    inception_v3.inputs_need_global_pool(images))
-  return get_network_fn(name, num_classes, is_training=False)(images,
-                                                              **kwargs)
+  if network_fn is None:
+    network_fn = get_network_fn(name, num_classes, is_training=False)
+  return network_fn(images, **inference_options(images, **kwargs))

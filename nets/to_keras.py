@@ -39,7 +39,7 @@ import tf_slim as slim
 
 from nets import checkpoints
 from nets import inception_v3
-from nets import nets_factory
+from nets import inference
 from nets import outputs
 
 LOGITS = inception_v3.LOGITS_LAYER
@@ -148,28 +148,18 @@ def keras_model(include_top=True, weights=None):
       classifier_activation=None, pooling=None if include_top else 'avg')
 
 
-class _Checkpoint(object):
-  """Reads named tensors of a checkpoint, remembering which were used."""
-
-  def __init__(self, checkpoint_path):
-    self.path, self._reader = checkpoints.open_checkpoint(checkpoint_path)
-    self.shapes = self._reader.get_variable_to_shape_map()
-    self.used = set()
-
-  def get(self, name):
-    """The tensor `name`, checked to be there and finite."""
-    if name not in self.shapes:
-      raise ConversionError('checkpoint %s has no variable %s; is it an '
-                            'Inception V3 with depth_multiplier=1?' %
-                            (self.path, name))
-    self.used.add(name)
-    value = checkpoints.read_tensor(self._reader, name, self.path)
-    if np.issubdtype(value.dtype, np.floating) and not np.all(
-        np.isfinite(value)):
-      raise ConversionError(
-          'checkpoint %s: the weights are not finite (%s has NaN or Inf '
-          'values); nothing was written' % (self.path, name))
-    return value
+def _read(ckpt, name):
+  """The tensor `name` of a checkpoints.Checkpoint, there and finite."""
+  if name not in ckpt.shapes:
+    raise ConversionError('checkpoint %s has no variable %s; is it an '
+                          'Inception V3 with depth_multiplier=1?' %
+                          (ckpt.path, name))
+  try:
+    return ckpt.read(name)
+  except checkpoints.NonFiniteWeightsError as e:
+    raise ConversionError(
+        'checkpoint %s: the weights are not finite (%s has NaN or Inf '
+        'values); nothing was written' % (ckpt.path, name)) from e
 
 
 def _assign(variable, value, source):
@@ -201,12 +191,17 @@ def _check_is_inception_v3(ckpt):
 
 
 def _fill_trunk(model, ckpt):
-  """Loads the 94 conv + BatchNorm layers of `model` from the checkpoint."""
+  """Loads the 94 conv + BatchNorm layers of `model` from the checkpoint.
+
+  Returns:
+    The set of checkpoint names read.
+  """
   scopes = slim_conv_scopes()
   pairs = keras_conv_layers(model)
   if len(scopes) != len(pairs):
     raise ConversionError('Keras InceptionV3 has %d convolutions, slim %d.' %
                           (len(pairs), len(scopes)))
+  used = set()
   for scope, (conv, bn) in zip(scopes, pairs):
     if conv.use_bias or bn.scale or bn.epsilon != 0.001:
       raise ConversionError(
@@ -217,7 +212,9 @@ def _fill_trunk(model, ckpt):
                            (bn.moving_mean, 'BatchNorm/moving_mean'),
                            (bn.moving_variance, 'BatchNorm/moving_variance')):
       source = '%s/%s' % (scope, name)
-      _assign(variable, ckpt.get(source), source)
+      _assign(variable, _read(ckpt, source), source)
+      used.add(source)
+  return used
 
 
 def _head_classes(ckpt, include_top):
@@ -242,16 +239,16 @@ def _fill_top(model, ckpt, num_classes):
   if not isinstance(dense, tf.keras.layers.Dense):
     raise ConversionError('Keras InceptionV3 does not end with a Dense layer.')
   offset = num_classes - KERAS_CLASSES  # 1 drops slim's background class
-  weights = ckpt.get(LOGITS + '/weights')
+  weights = _read(ckpt, LOGITS + '/weights')
   if weights.shape[:2] != (1, 1):
     raise ConversionError('%s/weights has shape %s, not 1x1xDxC.' %
                           (LOGITS, list(weights.shape)))
   _assign(dense.kernel, weights[0, 0, :, offset:], LOGITS + '/weights')
-  _assign(dense.bias, ckpt.get(LOGITS + '/biases')[offset:],
+  _assign(dense.bias, _read(ckpt, LOGITS + '/biases')[offset:],
           LOGITS + '/biases')
 
 
-def _dropped(ckpt, num_classes, include_top):
+def _dropped(ckpt, num_classes, include_top, used):
   """Lines naming what the checkpoint has and the Keras file does not."""
   dropped = []
   aux = [n for n in ckpt.shapes if n.startswith(AUX_LOGITS)]
@@ -262,7 +259,7 @@ def _dropped(ckpt, num_classes, include_top):
                    % num_classes)
   if include_top and num_classes == KERAS_CLASSES + 1:
     dropped.append('class 0 (background) of the %d-class logits' % num_classes)
-  other = sorted(set(ckpt.shapes) - ckpt.used - set(aux) -
+  other = sorted(set(ckpt.shapes) - used - set(aux) -
                  {LOGITS + '/weights', LOGITS + '/biases'})
   if other:
     dropped.append('%d other variable(s), e.g. %s' % (len(other), other[0]))
@@ -271,14 +268,8 @@ def _dropped(ckpt, num_classes, include_top):
 
 def slim_outputs(checkpoint_path, images, num_classes, include_top=True):
   """Logits of the slim graph without background (or its pooled features)."""
-  with tf1.Graph().as_default():
-    inputs = tf1.placeholder(tf1.float32, images.shape)
-    net, _ = nets_factory.build_for_inference(
-        inputs, num_classes if include_top else 0)
-    restore = checkpoints.restore_fn(checkpoint_path)
-    with tf1.Session() as sess:
-      restore(sess)
-      outputs = sess.run(net, {inputs: images})
+  outputs = inference.predict(checkpoint_path, images,
+                              num_classes if include_top else 0)[0]
   if include_top:
     return outputs[:, -KERAS_CLASSES:]
   return outputs.reshape([len(images), -1])
@@ -289,7 +280,7 @@ def verify(checkpoint_path, weights_path, num_classes, include_top=True,
   """Compares Keras loading `weights_path` with the slim graph on random images.
 
   Args:
-    checkpoint_path: the slim checkpoint.
+    checkpoint_path: the slim checkpoint (or a checkpoints.Checkpoint).
     weights_path: the Keras .weights.h5 file.
     num_classes: classes of the checkpoint's logits layer.
     include_top: compare logits (True) or pooled 2048-d features (False).
@@ -386,15 +377,15 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
   """
   cli.require('h5py', H5PY_INSTALL)
   output = _check_output(output, overwrite)
-  ckpt = _Checkpoint(checkpoint_path)
+  ckpt = checkpoints.load_checkpoint(checkpoint_path, require_finite=True)
   _check_is_inception_v3(ckpt)
   num_classes = _head_classes(ckpt, include_top)
 
   model = keras_model(include_top)
-  _fill_trunk(model, ckpt)
+  used = _fill_trunk(model, ckpt)
   if include_top:
     _fill_top(model, ckpt, num_classes)
-  dropped = _dropped(ckpt, num_classes, include_top)
+  dropped = _dropped(ckpt, num_classes, include_top, used)
 
   outputs.check_free_space(output, _H5_OVERHEAD_BYTES + sum(
       int(np.prod(w.shape)) * 4 for w in model.weights))
@@ -402,7 +393,7 @@ def convert(checkpoint_path, output, include_top=True, overwrite=False,
   with outputs.staged(output, overwrite, suffix=SUFFIX) as temp:
     _save_weights(model, temp)
     if verify_output:
-      error, tolerance = verify(ckpt.path, temp, num_classes, include_top)
+      error, tolerance = verify(ckpt, temp, num_classes, include_top)
   return Conversion(output, num_classes, include_top, dropped, error,
                     tolerance)
 

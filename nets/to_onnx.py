@@ -3,7 +3,7 @@
   pip install -e '.[onnx]'      # tf2onnx and onnxruntime
   python -m nets.to_onnx --checkpoint_path=CKPT --output=model.onnx
 
-The model is nets.inference's graph (`inference.graph_def_from_weights`:
+The model is nets.inference's optimized graph (`inference.frozen_graph_def`:
 BatchNorm folded into the convolutions, the same logits as the slim graph
 within 1e-4) converted by tf2onnx. It has one input, `input` (float32
 [batch, H, W, 3], values in [-1, 1] as for the TensorFlow graph) and two
@@ -21,8 +21,9 @@ deep-copied the graph before each pass (README: the measured peaks). Here
 tf2onnx converts the graph with each weight as a placeholder (a graph of
 ~80 KB), and the weights are put into the ONNX model afterwards, as
 initializers, once (`to_onnx`). The TensorFlow reference runs before the
-conversion and its session is gone before onnxruntime loads the model from
-the written file.
+conversion (after the GraphDef is built, which reads and checks every
+weight) and its session is gone before onnxruntime loads the model from the
+written file.
 """
 
 import collections
@@ -40,7 +41,6 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import inception_v3
 from nets import inference
-from nets import nets_factory
 from nets import outputs
 
 INPUT = inception_v3.INPUT_NAME
@@ -231,22 +231,25 @@ def to_onnx(graph_def, opset=None):
   return model
 
 
+def _not_finite(error):
+  """The OnnxExportError of a checkpoints.NonFiniteWeightsError."""
+  return OnnxExportError(
+      "the checkpoint's weights are not finite: %s has %d NaN and %d "
+      'infinite values (of %d)' % (error.name, error.nan, error.inf,
+                                   error.size))
+
+
 def check_finite(weights):
   """Raises OnnxExportError for the first weight that is NaN or infinite.
 
   Args:
-    weights: {variable name: np.ndarray}, e.g. `inference.CheckpointWeights`
-      (read one at a time).
+    weights: {variable name: np.ndarray} (read one at a time).
   """
-  for name in weights:
-    value = weights[name]
-    finite = np.isfinite(value)
-    if not finite.all():
-      nan = int(np.isnan(value).sum())
-      raise OnnxExportError(
-          "the checkpoint's weights are not finite: %s has %d NaN and %d "
-          'infinite values (of %d)' % (name, nan, value.size -
-                                       int(finite.sum()) - nan, value.size))
+  try:
+    for name in weights:
+      checkpoints.check_finite(np.asarray(weights[name]), name)
+  except checkpoints.NonFiniteWeightsError as e:
+    raise _not_finite(e) from e
 
 
 def random_images(image_size, batch_size=VERIFY_BATCH_SIZE, seed=0):
@@ -258,15 +261,8 @@ def random_images(image_size, batch_size=VERIFY_BATCH_SIZE, seed=0):
 def tensorflow_outputs(checkpoint_path, images, num_classes,
                        moving_average_decay=None):
   """[logits, probabilities] of the slim graph restored from a checkpoint."""
-  with tf.Graph().as_default() as graph:
-    inputs = tf.placeholder(tf.float32, images.shape)
-    logits, end_points = nets_factory.build_for_inference(inputs,
-                                                          num_classes)
-    restore = checkpoints.restore_fn(
-        checkpoint_path, moving_average_decay=moving_average_decay)
-    with tf.Session(graph=graph) as sess:
-      restore(sess)
-      return sess.run([logits, end_points['Predictions']], {inputs: images})
+  return inference.predict(checkpoint_path, images, num_classes,
+                           moving_average_decay)
 
 
 def onnxruntime_outputs(model_path, images):
@@ -384,17 +380,22 @@ def export_onnx(checkpoint_path, output, num_classes=None, image_size=299,
     cli.require('onnxruntime', INSTALL)
   opset = check_opset(opset)
   outputs.check(output, overwrite)
-  weights, num_classes = inference.checkpoint_weights(
-      checkpoint_path, num_classes, moving_average_decay)
-  check_finite(weights)
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path,
+                                          require_finite=True)
+  num_classes = checkpoint.classes(num_classes)
+  try:  # Reads and checks every weight: before the reference run.
+    graph_def = inference.frozen_graph_def(
+        checkpoint, num_classes, image_size, moving_average_decay,
+        optimize=True)
+  except checkpoints.NonFiniteWeightsError as e:
+    raise _not_finite(e) from e
   if verify_output:
     images = random_images(image_size)
-    expected = tensorflow_outputs(checkpoint_path, images, num_classes,
+    expected = tensorflow_outputs(checkpoint, images, num_classes,
                                   moving_average_decay)
   report = []
   with outputs.staged(output, overwrite) as temp:
-    _write(to_onnx(inference.graph_def_from_weights(weights, num_classes,
-                                                    image_size), opset), temp)
+    _write(to_onnx(graph_def, opset), temp)
     if verify_output:
       report = verify(temp, images, expected)
   return report

@@ -178,7 +178,7 @@ class ExportTest(tf.test.TestCase):
     fresh = os.path.join(work, 'fresh')
     frozen = os.path.join(work, 'f.pb')
     # Fails after the SavedModel is built, before anything is moved.
-    with mock.patch.object(export, '_freeze',
+    with mock.patch.object(export, 'frozen_graph_def',
                            side_effect=KeyboardInterrupt('interrupted')):
       for target in (out_dir, fresh):
         with self.assertRaises(KeyboardInterrupt):
@@ -193,15 +193,15 @@ class ExportTest(tf.test.TestCase):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'raced')
     frozen = os.path.join(work, 'raced.pb')
-    real_freeze = export._freeze  # pylint: disable=protected-access
+    real_freeze = export.frozen_graph_def
 
-    def another_export_lands_first(sess):
+    def another_export_lands_first(*args):
       os.makedirs(out_dir)
       with open(os.path.join(out_dir, 'saved_model.pb'), 'w') as f:
         f.write('theirs')
-      return real_freeze(sess)
+      return real_freeze(*args)
 
-    with mock.patch.object(export, '_freeze',
+    with mock.patch.object(export, 'frozen_graph_def',
                            side_effect=another_export_lands_first):
       with self.assertRaisesRegex(outputs.OutputError,
                                   'raced appeared while this ran'):

@@ -16,7 +16,6 @@ import dataclasses
 import tensorflow.compat.v1 as tf
 
 from nets import deployment
-from nets import inception_v3
 from nets import inference
 from nets import model_deploy
 from nets import training
@@ -94,28 +93,9 @@ def build_model(config, weights=None):
       graph does not have, or a checkpoint that does not fit the model.
   """
   check_buildable(config)
-  if config.optimize:
-    return _build_optimized(config, weights)
-  if config.mode == 'forward-backward':
-    return _build_training(config, weights)
-  build = network.network_fn(config.network, config.num_classes)
-  graph = tf.Graph()
-  with graph.as_default():
-    tower_images, tower_logits = [], []
-    for i, device in enumerate(config.devices):
-      with tf.device(device):
-        images = tf.random_uniform(
-            (config.batch_size, config.image_size, config.image_size, 3))
-        options = {}
-        if inception_v3.needs_global_pool(config.image_size):
-          options['global_pool'] = True  # tf-slim's own network lacks it.
-        logits, _ = build(images, reuse=True if i else None,
-                          create_aux_logits=False, **options)
-        tower_images.append(images)
-        tower_logits.append(logits)
-    fetch = tower_logits[0] if len(tower_logits) == 1 else tower_logits
-  return _with_weights(Model(graph, fetch, None, None, tower_images), config,
-                       weights)
+  if config.mode == 'forward':
+    return _build_forward(config, weights)
+  return _build_training(config, weights)
 
 
 def _build_training(config, weights):
@@ -163,35 +143,50 @@ def _with_weights(model, config, weights):
   return model
 
 
-def _build_optimized(config, weights):
-  """The optimized graph (nets.inference) on a fixed input per tower."""
-  if weights is None:
-    raise ValueError('The optimized graph needs the weights.')
+def _build_forward(config, weights):
+  """The inference graph of `inference.build`, one tower per device.
+
+  The plain graph generates its input every step, as the seed did; the
+  optimized one generates it once and reads it every step.
+  """
   shape = (config.batch_size, config.image_size, config.image_size, 3)
-  constant_weights = inference.use_constants(config.batch_size)
+  checkpoint = None
+  if weights is None and config.checkpoint_path:
+    checkpoint = weights_lib.open_checkpoint(config.checkpoint_path)
   graph = tf.Graph()
   with graph.as_default():
-    tower_images, tower_logits, models, stored = [], [], [], []
+    tower_images, tower_logits, stored, models = [], [], [], []
     for i, device in enumerate(config.devices):
       with tf.device(device):
-        # Generated once; read (not regenerated) every step.
-        stored.append(tf.Variable(tf.random_uniform(shape), trainable=False,
-                                  name='images'))
-        images = tf.identity(stored[-1], name='input')
-        model = inference.OptimizedModel(
-            images, weights, config.num_classes, config.precision,
-            constant_weights=constant_weights, reuse=True if i else None)
+        if config.optimize:
+          stored.append(tf.Variable(tf.random_uniform(shape),
+                                    trainable=False, name='images'))
+          images = tf.identity(stored[-1], name='input')
+        else:
+          images = tf.random_uniform(shape)
+        models.append(_checked(
+            config, inference.build, images, checkpoint, config.num_classes,
+            config.optimize, config.precision, weights=weights,
+            reuse=True if i else None,
+            network_fn=network.network_fn(config.network,
+                                          config.num_classes)))
       tower_images.append(images)
-      tower_logits.append(model.logits)
-      models.append(model)
+      tower_logits.append(models[-1].logits)
     fetch = tower_logits[0] if len(tower_logits) == 1 else tower_logits
     init_op = tf.variables_initializer(stored)  # The weights: restore().
 
   def restore(session):
-    for model in models:
-      model.initialize(session)
+    for model in models:  # Shared variables are set once per tower.
+      _checked(config, model.initialize, session)
 
   return Model(graph, fetch, init_op, restore, tower_images)
+
+
+def _checked(config, fn, *args, **kwargs):
+  """fn(*args, **kwargs); with a checkpoint, its errors as BenchmarkError."""
+  if not config.checkpoint_path:
+    return fn(*args, **kwargs)
+  return weights_lib.checked(config.checkpoint_path, fn, *args, **kwargs)
 
 
 def start_session(model, config, target=''):

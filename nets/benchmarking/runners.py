@@ -139,8 +139,9 @@ def onnx_model(config, weights):
   """
   cli.require('tf2onnx', 'pip install tf2onnx')
   to_onnx = importlib.import_module('nets.to_onnx')
-  graph_def = inference.graph_def_from_weights(weights, config.num_classes,
-                                               config.image_size)
+  graph_def = inference.frozen_graph_def(
+      num_classes=config.num_classes, image_size=config.image_size,
+      optimize=True, weights=weights)
   with cli.quiet_native_stderr():
     return to_onnx.to_onnx(graph_def).SerializeToString()
 

@@ -32,8 +32,9 @@ def model_facts(num_classes, image_size):
   """
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [1, image_size, image_size, 3])
-    build = network.network_fn('port', num_classes, is_training=False)
-    logits, _ = build(images, create_aux_logits=False)
+    logits = inference.build(
+        images, num_classes=num_classes,
+        network_fn=network.network_fn('port', num_classes)).logits
     shapes = {v.op.name: v.shape.as_list() for v in slim.get_model_variables()}
     logits_path = tf.graph_util.extract_sub_graph(graph.as_graph_def(),
                                                   [logits.op.name])
@@ -93,7 +94,8 @@ def load_weights(config, shapes=None):
   """
   if config.checkpoint_path:
     weights, _ = checked(config.checkpoint_path, inference.read_weights,
-                         config.checkpoint_path, config.num_classes)
+                         open_checkpoint(config.checkpoint_path),
+                         config.num_classes)
     return weights
   if shapes is None:
     shapes, _ = model_facts(config.num_classes, config.image_size)
@@ -106,15 +108,30 @@ def fixed_images(config, seed=0):
   return np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32)
 
 
-def checked(checkpoint_path, fn, *args):
-  """fn(*args), with a checkpoint that does not fit as one BenchmarkError.
+def open_checkpoint(checkpoint_path):
+  """The checkpoints.Checkpoint at the path, opened once per process.
+
+  Raises:
+    BenchmarkError: for a missing or unreadable checkpoint.
+  """
+  if checkpoint_path not in _OPENED:
+    _OPENED[checkpoint_path] = checked(
+        checkpoint_path, checkpoints.load_checkpoint, checkpoint_path)
+  return _OPENED[checkpoint_path]
+
+
+_OPENED = {}
+
+
+def checked(checkpoint_path, fn, *args, **kwargs):
+  """fn(*args, **kwargs), a checkpoint that does not fit as one BenchmarkError.
 
   Raises:
     BenchmarkError: '--checkpoint_path=PATH: <reason>' (for a mismatch,
       with the first mismatching variables).
   """
   try:
-    return fn(*args)
+    return fn(*args, **kwargs)
   except (ValueError, OSError, tf.errors.OpError) as e:
     message = getattr(e, 'message', None) or str(e)
     message = message.strip().splitlines()[0]
@@ -134,20 +151,8 @@ def _first_names(error, limit=3):
 
 
 def feeding_loader(variables, weights):
-  """fn(session) setting `variables` to `weights` in one run.
-
-  Each initializer is run with its initial value fed, so the values never
-  become graph constants.
-  """
-  runs = [v for v in variables if v.op.name in weights]
-  ops = [v.initializer for v in runs]
-  feeds = {v.initializer.inputs[1]: weights[v.op.name] for v in runs}
-
-  def load(session):
-    session.run(ops, feeds)
-    feeds.clear()  # Lets the caller free the weights.
-
-  return load
+  """fn(session) setting `variables` to `weights` in one run (no constants)."""
+  return inference._feeding_loader(variables, weights)  # pylint: disable=protected-access
 
 
 def checkpoint_restorer(checkpoint_path):
@@ -157,7 +162,8 @@ def checkpoint_restorer(checkpoint_path):
     BenchmarkError: (also from the function) for a checkpoint that does not
       fit the model.
   """
-  restore = checked(checkpoint_path, checkpoints.restore_fn, checkpoint_path)
+  restore = checked(checkpoint_path, checkpoints.restore_fn,
+                    open_checkpoint(checkpoint_path))
 
   def restorer(session):
     logging.info('Restoring %s', checkpoint_path)
