@@ -27,6 +27,7 @@ cleanly and 1 when it does not:
 
 import collections
 import collections.abc
+import os
 import sys
 
 from nets import cli
