@@ -27,7 +27,6 @@ written file.
 """
 
 import collections
-import os
 
 from nets import cli
 
@@ -38,14 +37,12 @@ from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from nets import checkpoints
-from nets import inception_v3
+from nets import conversion
 from nets import inference
 from nets import outputs
 
-INPUT = inception_v3.INPUT_NAME
-OUTPUTS = (('logits', inception_v3.LOGITS_OP),
-           ('probabilities', inception_v3.PREDICTIONS_OP))
+INPUT = conversion.INPUT
+OUTPUTS = conversion.OUTPUTS
 # Largest |ONNX - TensorFlow| allowed: logits relative to their largest
 # magnitude (at least 1, see `inference.logits_error`), probabilities
 # absolute. It covers the folded graph's rounding (`inference.TOLERANCES`).
@@ -55,11 +52,11 @@ INSTALL = "pip install -e '.[onnx]'"
 # run too, but as IR version 4 models whose initializers tf2onnx also lists
 # as graph inputs, which onnxruntime warns about on stderr.
 MIN_OPSET = 9
-VERIFY_BATCH_SIZE = 2
+VERIFY_BATCH_SIZE = conversion.VERIFY_BATCH_SIZE
+RUNTIME = 'ONNX'  # In the verification lines: max |ONNX - TF|.
 
-
-class OnnxExportError(ValueError):
-  """An ONNX export that cannot be done; the message is one line."""
+# An ONNX export that cannot be done; the message is one line.
+OnnxExportError = conversion.ExportError
 
 
 def _tf2onnx():
@@ -231,38 +228,10 @@ def to_onnx(graph_def, opset=None):
   return model
 
 
-def _not_finite(error):
-  """The OnnxExportError of a checkpoints.NonFiniteWeightsError."""
-  return OnnxExportError(
-      "the checkpoint's weights are not finite: %s has %d NaN and %d "
-      'infinite values (of %d)' % (error.name, error.nan, error.inf,
-                                   error.size))
-
-
-def check_finite(weights):
-  """Raises OnnxExportError for the first weight that is NaN or infinite.
-
-  Args:
-    weights: {variable name: np.ndarray} (read one at a time).
-  """
-  try:
-    for name in weights:
-      checkpoints.check_finite(np.asarray(weights[name]), name)
-  except checkpoints.NonFiniteWeightsError as e:
-    raise _not_finite(e) from e
-
-
-def random_images(image_size, batch_size=VERIFY_BATCH_SIZE, seed=0):
-  """float32 [batch_size, image_size, image_size, 3], uniform in [-1, 1]."""
-  return np.random.RandomState(seed).uniform(
-      -1, 1, [batch_size, image_size, image_size, 3]).astype(np.float32)
-
-
-def tensorflow_outputs(checkpoint_path, images, num_classes,
-                       moving_average_decay=None):
-  """[logits, probabilities] of the slim graph restored from a checkpoint."""
-  return inference.predict(checkpoint_path, images, num_classes,
-                           moving_average_decay)
+check_finite = conversion.check_finite
+random_images = conversion.random_images
+tensorflow_outputs = conversion.tensorflow_outputs
+Check = conversion.Check
 
 
 def onnxruntime_outputs(model_path, images):
@@ -276,9 +245,6 @@ def onnxruntime_outputs(model_path, images):
     raise OnnxExportError('onnxruntime %s cannot run the ONNX model: %s; '
                           'nothing was written' % (onnxruntime.__version__,
                                                    cli.reason(e))) from e
-
-
-Check = collections.namedtuple('Check', 'name error tolerance relative')
 
 
 def verify(model_path, images, expected):
@@ -298,35 +264,13 @@ def verify(model_path, images, expected):
     OnnxExportError: if an output is not finite, has another shape or
       differs by more than the tolerance.
   """
-  actual = onnxruntime_outputs(model_path, images)
-  report = []
-  for (name, _), want, got in zip(OUTPUTS, expected, actual):
-    if not np.isfinite(want).all():
-      raise OnnxExportError('the slim graph\'s %s on random images are not '
-                            'finite with these weights; nothing was written'
-                            % name)
-    if got.shape != want.shape:
-      raise OnnxExportError('ONNX %s have shape %s, TensorFlow %s; nothing '
-                            'was written' % (name, got.shape, want.shape))
-    if name == 'logits':
-      error = inference.logits_error(got, want)
-      relative = float(np.abs(want).max()) >= 1.0
-    else:
-      error = float(np.abs(np.float64(got) - want).max())
-      relative = False
-    check = Check(name, error, TOLERANCE, relative)
-    if not error <= TOLERANCE:  # NaN fails too.
-      raise OnnxExportError('verification failed: ONNX %s differ from '
-                            'TensorFlow: %s; nothing was written' %
-                            (name, describe(check)))
-    report.append(check)
-  return report
+  return conversion.compare(RUNTIME, onnxruntime_outputs(model_path, images),
+                            expected, (TOLERANCE, TOLERANCE))
 
 
 def describe(check):
   """'max |ONNX - TF| / max |TF| = 2.1e-07 (tolerance 1e-04)' for a Check."""
-  return 'max |ONNX - TF|%s = %.1e (tolerance %.0e)' % (
-      ' / max |TF|' if check.relative else '', check.error, check.tolerance)
+  return conversion.describe(check, RUNTIME)
 
 
 def _write(model, path):
@@ -337,10 +281,7 @@ def _write(model, path):
   except message.EncodeError as e:  # upb's failure to allocate the bytes.
     raise OnnxExportError('cannot serialize the ONNX model (%s): out of '
                           'memory' % cli.reason(e)) from e
-  with open(path, 'wb') as f:
-    f.write(data)
-    f.flush()
-    os.fsync(f.fileno())
+  conversion.write_bytes(data, path)
 
 
 def export_onnx(checkpoint_path, output, num_classes=None, image_size=299,
@@ -380,15 +321,9 @@ def export_onnx(checkpoint_path, output, num_classes=None, image_size=299,
     cli.require('onnxruntime', INSTALL)
   opset = check_opset(opset)
   outputs.check(output, overwrite)
-  checkpoint = checkpoints.load_checkpoint(checkpoint_path,
-                                          require_finite=True)
-  num_classes = checkpoint.classes(num_classes)
-  try:  # Reads and checks every weight: before the reference run.
-    graph_def = inference.frozen_graph_def(
-        checkpoint, num_classes, image_size, moving_average_decay,
-        optimize=True)
-  except checkpoints.NonFiniteWeightsError as e:
-    raise _not_finite(e) from e
+  # Reads and checks every weight: before the reference run.
+  checkpoint, num_classes, graph_def = conversion.frozen_graph(
+      checkpoint_path, num_classes, image_size, moving_average_decay)
   if verify_output:
     images = random_images(image_size)
     expected = tensorflow_outputs(checkpoint, images, num_classes,
