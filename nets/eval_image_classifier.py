@@ -28,6 +28,11 @@ global pooling above 362 pixels); `--optimize` runs `nets.inference`'s BatchNorm
 logits within 1e-4). `--moving_average_decay` restores the
 ExponentialMovingAverage shadows, as slim's eval does.
 
+`--tflite_model=model.tflite` evaluates a TensorFlow Lite model of
+nets.to_tflite instead of a checkpoint (its input size, unless
+--eval_image_size says the same): the same images, preprocessing, counts
+and lines, so the cost of int8 shows next to the checkpoint's result.
+
 The model has the dataset's classes minus --labels_offset, and every label
 is shifted down by it (slim's meaning): a 1000-class checkpoint on slim's
 1001-label ImageNet records takes --labels_offset=1.
@@ -196,7 +201,8 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
              eval_image_size=None, num_preprocessing_threads=4,
              model_name='inception_v3', preprocessing_name=None,
              optimize=False, eval_dir=None, out=sys.stdout,
-             progress_interval_secs=PROGRESS_INTERVAL_SECS):
+             progress_interval_secs=PROGRESS_INTERVAL_SECS,
+             tflite_model=None):
   """Top-1 and top-5 counts of a checkpoint over every image of `source`.
 
   Args:
@@ -219,9 +225,11 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
       there.
     out: progress lines and the final line.
     progress_interval_secs: seconds between progress lines.
+    tflite_model: a .tflite file of nets.to_tflite to evaluate instead of
+      the checkpoint (checkpoint_path is then None).
 
   Returns:
-    A `Result`.
+    A `Result` (for a TFLite model: its path, no global step).
 
   Raises:
     ValueError: bad arguments; a class count that another labels_offset
@@ -244,12 +252,16 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   if not getattr(source, 'num_classes', None):
     raise ValueError('source must be a slim Dataset or an ImageFolder with '
                      'num_classes, got %r' % (source,))
-  checkpoint = checkpoints.load_checkpoint(checkpoint_path)
-  path = checkpoint.path
-  check_num_classes(checkpoint.classes(), source.num_classes, labels_offset,
-                    path)
+  if tflite_model:
+    lite, image_size = _tflite(tflite_model, eval_image_size, optimize,
+                               moving_average_decay)
+    path, model_classes, global_step = tflite_model, lite.num_classes, None
+  else:
+    checkpoint = checkpoints.load_checkpoint(checkpoint_path)
+    path, model_classes = checkpoint.path, checkpoint.classes()
+    global_step = checkpoint.global_step
+  check_num_classes(model_classes, source.num_classes, labels_offset, path)
   num_classes = source.num_classes - labels_offset
-  global_step = checkpoint.global_step
   if eval_dir:
     outputs.check(os.path.join(eval_dir, 'events.out.tfevents'),
                   overwrite=True)
@@ -262,22 +274,37 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
         input_pipeline.examples(source), preprocess_fn, image_size,
         batch_size, labels_offset=labels_offset,
         num_threads=num_preprocessing_threads)
-    model = inference.build(images, checkpoint, num_classes, optimize,
-                            moving_average_decay=moving_average_decay,
-                            batch_size=batch_size,
-                            network_fn=nets_factory.get_network_fn(
-                                model_name, num_classes))
-    counts = _count(model.logits, labels, num_classes)
+    if tflite_model:
+      # The TFLite interpreter runs outside the graph: its logits are fed.
+      logits = tf.placeholder(tf.float32, [None, num_classes])
+      fed_labels = tf.placeholder(labels.dtype, [None])
+      counts = _count(logits, fed_labels, num_classes)
+      initialize, session_config = lambda sess: None, None
+    else:
+      model = inference.build(images, checkpoint, num_classes, optimize,
+                              moving_average_decay=moving_average_decay,
+                              batch_size=batch_size,
+                              network_fn=nets_factory.get_network_fn(
+                                  model_name, num_classes))
+      counts = _count(model.logits, labels, num_classes)
+      initialize, session_config = model.initialize, model.session_config
     graph.finalize()
 
-  with tf.Session(graph=graph, config=model.session_config) as sess:
-    model.initialize(sess)
+  with tf.Session(graph=graph, config=session_config) as sess:
+    initialize(sess)
+    if tflite_model:
+      def step():
+        batch, batch_labels = sess.run([images, labels])
+        return sess.run(counts, {logits: lite.run(batch)[0],
+                                 fed_labels: batch_labels})
+    else:
+      step = lambda: sess.run(counts)  # pylint: disable=unnecessary-lambda-assignment
     # libjpeg prints warnings on stderr from the reading threads; a failure
     # is reported as one error (in _run).
     try:
       with cli.quiet_native_stderr(show_on_error=False):
-        totals, seconds, warm = _run(sess, counts, max_num_batches, expected,
-                                     out, progress_interval_secs)
+        totals, seconds, warm = _run(step, max_num_batches, expected, out,
+                                     progress_interval_secs)
     except _ReadError as e:
       raise ValueError(_read_error_message(source, e.done, batch_size,
                                            e.error)) from None
@@ -301,6 +328,23 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
   if eval_dir:
     write_summaries(eval_dir, result)
   return result
+
+
+def _tflite(path, eval_image_size, optimize, moving_average_decay):
+  """(to_tflite.TfliteModel, its image size) for --tflite_model, checked."""
+  from nets import to_tflite  # pylint: disable=g-import-not-at-top
+  if optimize or moving_average_decay is not None:
+    raise ValueError('--optimize and --moving_average_decay apply to a '
+                     'checkpoint, not to --tflite_model')
+  if not os.path.isfile(path):
+    raise ValueError('TensorFlow Lite model %s is not a file' % path)
+  lite = to_tflite.TfliteModel(path)
+  if eval_image_size not in (None, lite.image_size):
+    raise ValueError('TensorFlow Lite model %s takes %dx%d images; '
+                     '--eval_image_size is %d' % (
+                         path, lite.image_size, lite.image_size,
+                         eval_image_size))
+  return lite, lite.image_size
 
 
 def check_labels_in_range(num_images, out_of_range, labels_offset,
@@ -347,9 +391,8 @@ def _read_error_message(source, done, batch_size, error):
       done, _TF_DATA_PREFIX.sub('', cli.reason(error)))
 
 
-def _run(sess, counts, max_num_batches, expected, out,
-         progress_interval_secs):
-  """The evaluation loop: runs `counts` batch after batch and sums them.
+def _run(step, max_num_batches, expected, out, progress_interval_secs):
+  """The evaluation loop: runs `step` (the counts of the next batch) and sums.
 
   Returns:
     (the sums, seconds, (seconds, images) at the end of the first batch or
@@ -359,10 +402,10 @@ def _run(sess, counts, max_num_batches, expected, out,
     _ReadError: the images of a batch cannot be read or decoded.
   """
   start = last_report = time.time()
-  totals, warm, batches = [0] * len(counts), None, 0
+  totals, warm, batches = [0] * 4, None, 0
   while max_num_batches is None or batches < max_num_batches:
     try:
-      batch = sess.run(counts)
+      batch = step()
     except tf.errors.OutOfRangeError:
       break
     except tf.errors.OpError as e:
@@ -429,7 +472,7 @@ def main(argv):
         source, f.checkpoint_path, f.batch_size, f.max_num_batches,
         f.labels_offset, f.moving_average_decay, f.eval_image_size,
         f.num_preprocessing_threads, f.model_name, f.preprocessing_name,
-        f.optimize, f.eval_dir)
+        f.optimize, f.eval_dir, tflite_model=f.tflite_model)
     if reserved:
       record = dict(
           result._asdict(), labels_offset=f.labels_offset,
@@ -437,7 +480,7 @@ def main(argv):
           eval_image_size=f.eval_image_size or
           inception_v3.default_image_size, batch_size=f.batch_size,
           max_num_batches=f.max_num_batches, optimize=f.optimize,
-          tensorflow_version=tf.__version__)
+          tflite_model=f.tflite_model, tensorflow_version=tf.__version__)
       if f.image_dir:
         record.update(image_dir=f.image_dir)
       else:
@@ -451,7 +494,12 @@ def define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
   from nets import dataset_flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'moving_average_decay',
-                          'overwrite', required=['checkpoint_path'])
+                          'overwrite')
+  cli.define_path('tflite_model', None,
+                  'Evaluate this TensorFlow Lite model of nets.to_tflite '
+                  'instead of --checkpoint_path.')
+  flags.mark_flags_as_mutual_exclusive(['checkpoint_path', 'tflite_model'],
+                                       required=True)
   dataset_flags.define_flags(split='validation')
   flags.DEFINE_integer('batch_size', 100, 'Images per batch.', lower_bound=1)
   flags.DEFINE_integer('max_num_batches', None,

@@ -253,10 +253,11 @@ def read_images(source, count, image_size, preprocess_fn, batch_size=25):
   return np.concatenate(read)
 
 
-def split_held_out(images, verify_output=True):
+def split_held_out(images, num_calibration_images, verify_output=True):
   """(calibration images, held-out images) of the images read.
 
-  The first min(HELD_OUT_IMAGES, half) are held out when verifying.
+  The first min(HELD_OUT_IMAGES, half) are held out when verifying; up to
+  num_calibration_images of the rest calibrate.
 
   Raises:
     ValueError: too few images.
@@ -269,7 +270,8 @@ def split_held_out(images, verify_output=True):
             '2 (one to calibrate on, one held out to verify on)'
             if verify_output else '1'))
   held_out = min(HELD_OUT_IMAGES, count // 2) if verify_output else 0
-  return images[held_out:], images[:held_out]
+  return (images[held_out:held_out + num_calibration_images],
+          images[:held_out])
 
 
 # --- Verifying ----------------------------------------------------------------
@@ -412,7 +414,8 @@ def export_tflite(checkpoint_path, output, num_classes=None, image_size=299,
       wanted += HELD_OUT_IMAGES
     images = read_images(source, wanted, image_size, preprocess_fn)
     if quantize == 'int8':
-      calibrate, held_out = split_held_out(images, verify_output)
+      calibrate, held_out = split_held_out(images, num_calibration_images,
+                                           verify_output)
     else:
       if not len(images):
         raise ValueError('the verification source has no images')
