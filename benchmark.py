@@ -45,6 +45,10 @@ Configurations:
   keras        tf.keras.applications.InceptionV3(weights=None), tf.function
   onnxruntime  the optimized graph converted by nets.to_onnx, onnxruntime
   openvino     the same ONNX model in OpenVINO (float32 inference precision)
+  tflite       the optimized graph converted by nets.to_tflite (float32), in
+               the TensorFlow Lite interpreter on the same threads
+  tflite_int8  the same, int8 (w8a8) calibrated on random images: for timing
+               only (calibrate on real images with nets.to_tflite)
 
 onnxruntime and openvino are skipped, with a message, when not installed.
 """

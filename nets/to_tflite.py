@@ -48,6 +48,7 @@ from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from nets import checkpoints
 from nets import conversion
 from nets import inception_v3
 from nets import inference
@@ -405,8 +406,9 @@ def export_tflite(checkpoint_path, output, num_classes=None, image_size=299,
         'make a model that looks fine and is wrong on real ones '
         '(--calibration=random is for timing only)')
   outputs.check(output, overwrite)
-  checkpoint, num_classes, graph_def = conversion.frozen_graph(
-      checkpoint_path, num_classes, image_size, moving_average_decay)
+  checkpoint = checkpoints.load_checkpoint(checkpoint_path,
+                                          require_finite=True)
+  checkpoint.classes(num_classes)  # An Inception V3, before the images.
   calibrate = held_out = None
   if quantize in QUANTIZED and use_data:
     wanted = num_calibration_images if quantize == 'int8' else 0
@@ -430,6 +432,8 @@ def export_tflite(checkpoint_path, output, num_classes=None, image_size=299,
   else:
     held_out = conversion.random_images(image_size)
     where = '%d random images' % len(held_out)
+  checkpoint, num_classes, graph_def = conversion.frozen_graph(
+      checkpoint, num_classes, image_size, moving_average_decay)
   expected = None
   if verify_output:
     expected = reference_outputs(checkpoint, held_out, num_classes,

@@ -861,10 +861,13 @@ class CompareTest(tf.test.TestCase):
       self.assertNotEqual(rows[name][5], '-')  # % of the ceiling.
       self.assertEqual(rows[name][6], '-')  # No memory runs.
     by_name = {r['name']: r for r in record['configurations']}
-    for name in ('slim', 'optimized', 'xla', 'onnxruntime', 'fp16', 'bf16'):
+    for name in ('slim', 'optimized', 'xla', 'onnxruntime', 'fp16', 'bf16',
+                 'tflite', 'tflite_int8'):
       self.assertLessEqual(by_name[name]['logits_error'],
                            by_name[name]['logits_tolerance'], name)
     self.assertEqual(by_name['bf16']['logits_tolerance'], 5e-2)
+    self.assertEqual(by_name['tflite']['logits_tolerance'], 1e-4)
+    self.assertEqual(by_name['tflite_int8']['logits_tolerance'], 0.25)
     # The same graph: equal logits, up to how oneDNN splits a convolution's
     # sums over threads, which can change from run to run when other
     # configurations share the process (seen: 0 or 8.3e-7).
@@ -925,7 +928,7 @@ class SettingsAndRegistryTest(tf.test.TestCase):
                      list(runners_lib.COMPARE_NAMES))
     self.assertEqual(runners_lib.COMPARE_NAMES, (
         'plain', 'slim', 'optimized', 'fp16', 'bf16', 'xla', 'keras',
-        'onnxruntime', 'openvino'))
+        'onnxruntime', 'openvino', 'tflite', 'tflite_int8'))
     with self.assertRaisesRegex(BenchmarkError, 'unknown configuration'):
       runners_lib.expand_names(['plain', 'fast'])
     with self.assertRaisesRegex(BenchmarkError, 'plain is listed twice'):
@@ -933,7 +936,8 @@ class SettingsAndRegistryTest(tf.test.TestCase):
     # Their own checkpoint or initializers, or the shared weights.
     self.assertFalse(runners_lib.needs_weights(['plain', 'slim', 'xla',
                                                 'keras']))
-    for name in ('optimized', 'fp16', 'bf16', 'onnxruntime', 'openvino'):
+    for name in ('optimized', 'fp16', 'bf16', 'onnxruntime', 'openvino',
+                 'tflite', 'tflite_int8'):
       self.assertTrue(runners_lib.needs_weights([name]), name)
     self.assertFalse(runners_lib.needs_weights(['onnxruntime'],
                                                have_onnx=True))

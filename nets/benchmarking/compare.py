@@ -126,7 +126,7 @@ def check_logits(runner_list, config):
     if runner.logits is not None:
       errors[runner.name] = (
           inference.logits_error(runner.logits(images), expected),
-          inference.TOLERANCES[runner.precision])
+          runner.logits_tolerance or inference.TOLERANCES[runner.precision])
   return errors
 
 

@@ -33,12 +33,15 @@ class Runner:
       weights than the rest (keras).
     close: fn() releasing it.
     precision: its compute precision (picks the logits tolerance).
+    logits_tolerance: the logits tolerance when the precision's is not it
+      (an int8 model's).
   """
   name: str
   step: object
   logits: object
   close: object
   precision: str = 'fp32'
+  logits_tolerance: float = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +200,49 @@ def _openvino_runner(name, config, weights, cache):
                 lambda: None)
 
 
+# int8 rows calibrate on this many random images: timing only.
+TFLITE_CALIBRATION_IMAGES = 10
+
+
+def tflite_model(config, weights, quantize='none'):
+  """The optimized float32 graph as a TensorFlow Lite model (bytes).
+
+  nets.to_tflite's conversion; int8 is calibrated on random images, which
+  times it right and makes a model no one should deploy.
+  """
+  to_tflite = importlib.import_module('nets.to_tflite')
+  graph_def = inference.frozen_graph_def(
+      num_classes=config.num_classes, image_size=config.image_size,
+      optimize=True, weights=weights)
+  calibration = None
+  if quantize == 'int8':
+    calibration = weights_lib.fixed_images(dataclasses.replace(
+        config, batch_size=TFLITE_CALIBRATION_IMAGES), seed=2)
+  return to_tflite.convert(graph_def, quantize, calibration)
+
+
+def _tflite(quantize):
+  """A builder of the TensorFlow Lite model's runner, on the same threads."""
+  def build(name, config, weights, cache):
+    to_tflite = importlib.import_module('nets.to_tflite')
+    key = 'tflite_' + quantize
+    if key not in cache:
+      cache[key] = tflite_model(config, weights, quantize)
+    model = to_tflite.TfliteModel(model_content=cache[key],
+                                  num_threads=config.num_intra_threads or None)
+    images = weights_lib.fixed_images(config, seed=1)
+    model.run(images)  # Sized for the batch once.
+
+    def logits(x):
+      return model.run(x)[0]
+
+    return Runner(name, lambda: model.run(images), logits, lambda: None,
+                  logits_tolerance=(to_tflite.QUANTIZED_LOGITS_TOLERANCE
+                                    if quantize in to_tflite.QUANTIZED
+                                    else None))
+  return build
+
+
 # Table order of --compare=all.
 RUNNERS = {
     'plain': RunnerKind(_graph()),
@@ -210,6 +256,8 @@ RUNNERS = {
     'keras': RunnerKind(_keras_runner),
     'onnxruntime': RunnerKind(_onnxruntime_runner, needs_onnx=True),
     'openvino': RunnerKind(_openvino_runner, needs_onnx=True),
+    'tflite': RunnerKind(_tflite('none'), needs_weights=True),
+    'tflite_int8': RunnerKind(_tflite('int8'), needs_weights=True),
 }
 COMPARE_NAMES = tuple(RUNNERS)
 # Training steps, not in --compare=all (inference): --compare=train,keras_train.
