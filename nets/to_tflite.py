@@ -329,8 +329,8 @@ def compare_quantized(actual, expected):
   for (name, _), got, want in zip(OUTPUTS, actual, expected):
     if not (np.isfinite(want).all() and np.isfinite(got).all()):
       raise conversion.ExportError(
-          'the %s %s on the held-out images are not finite; nothing was '
-          'written' % ('slim graph\'s' if not np.isfinite(want).all() else
+          'the %s %s on the verification images are not finite; nothing '
+          'was written' % ('slim graph\'s' if not np.isfinite(want).all() else
                        'TFLite model\'s', name))
     if got.shape != want.shape:
       raise conversion.ExportError(
@@ -343,7 +343,7 @@ def compare_quantized(actual, expected):
   if (check.agreement < MIN_TOP1_AGREEMENT or
       not check.logits_error <= QUANTIZED_LOGITS_TOLERANCE):
     raise conversion.ExportError(
-        'verification failed on %d held-out images: %s; nothing was written'
+        'verification failed on %d images: %s; nothing was written'
         % (check.count, check.lines()[0]))
   return check
 
@@ -422,7 +422,8 @@ def export_tflite(checkpoint_path, output, num_classes=None, image_size=299,
       if not len(images):
         raise ValueError('the verification source has no images')
       held_out = images
-    where = '%d held-out images' % len(held_out)
+    where = ('%d held-out images' if quantize == 'int8' else
+             '%d of your images') % len(held_out)
   elif quantize in QUANTIZED:
     if quantize == 'int8':
       calibrate = conversion.random_images(image_size, num_calibration_images,
