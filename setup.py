@@ -27,6 +27,11 @@ setuptools.setup(
         # `python -m nets.to_onnx` and the onnxruntime rows of
         # `benchmark.py --compare` (README: "Dependencies").
         'onnx': ['tf2onnx>=1.17.0', 'onnxruntime>=1.19'],
+        # The LiteRT interpreter for `python -m nets.to_tflite`, eval's
+        # --tflite_model and the tflite rows of `benchmark.py --compare`
+        # (without it: tf.lite.Interpreter, deprecated; README: "TensorFlow
+        # Lite"). Tested with 2.3.0.
+        'tflite': ['ai-edge-litert>=2.3'],
         # The openvino row of `benchmark.py --compare` (README: "Dependencies").
         'openvino': ['tf2onnx>=1.17.0', 'openvino>=2024.0'],
         # The Keras legacy layer behind slim.batch_norm(renorm=True) and
