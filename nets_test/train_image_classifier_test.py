@@ -54,26 +54,7 @@ def write_images(root):
   return root
 
 
-def write_he_checkpoint(path):
-  """A 1001-class checkpoint whose random trunk passes its input on.
-
-  He-scaled random weights, BatchNorm the identity in inference mode
-  (moving mean 0, variance 1, beta 0, gamma 1): `testing.write_checkpoint`'s
-  plain random values wash the input out over the 94 layers.
-  """
-  values = testing.write_checkpoint(path)
-  rng = np.random.RandomState(1)
-  overrides = {}
-  for name, value in values.items():
-    if name.endswith('/weights'):
-      fan_in = np.prod(value.shape[:-1])
-      overrides[name] = (rng.randn(*value.shape) *
-                         np.sqrt(2.0 / fan_in)).astype(np.float32)
-    elif name.endswith(('moving_mean', 'beta')):
-      overrides[name] = np.zeros_like(value)
-    elif name.endswith(('moving_variance', 'gamma')):
-      overrides[name] = np.ones_like(value)
-  return testing.write_checkpoint(path, overrides=overrides)
+write_he_checkpoint = testing.write_he_checkpoint
 
 
 def train_args(train_dir, dataset_dir, checkpoint, *extra):
