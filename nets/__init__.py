@@ -33,9 +33,11 @@ The modules, by role:
                    cluster's servers and devices), train_dir (its lock and
                    the checkpoints a run resumes), interrupts (Ctrl-C while
                    TensorFlow blocks)
-  tools            classify, export, to_keras, to_onnx, convert_images,
-                   eval_image_classifier, train_image_classifier (each
-                   `python -m nets.<tool>`; benchmark.py at the top)
+  tools            classify, export, to_keras, to_onnx, to_tflite,
+                   convert_images, eval_image_classifier,
+                   train_image_classifier (each `python -m nets.<tool>`;
+                   benchmark.py at the top); conversion (what to_onnx and
+                   to_tflite share)
   plumbing         cli (the tool contract: flags, one-line errors, --help),
                    outputs (writing: never over the user's files, never
                    half-written)
