@@ -115,6 +115,16 @@ class RoadsTest(tf.test.TestCase):
     self.assertIn('verified on 2 random images: logits', out)
     return opens
 
+  def check_tflite(self, size, count_opens=False):
+    output = os.path.join(self.get_temp_dir(), 'model%d.tflite' % size)
+    out, opens = self.run_ok(
+        'nets.to_tflite', '--checkpoint_path=' + self.ckpt,
+        '--output=' + output, '--image_size=%d' % size, '--overwrite',
+        count_opens=count_opens)
+    self.assertIn('input input [batch, %d, %d, 3]' % (size, size), out)
+    self.assertIn('verified on 2 random images: logits', out)
+    return opens
+
   def check_benchmark(self, size, *flags, count_opens=False):
     record = os.path.join(self.get_temp_dir(), 'bench.json')
     _, opens = self.run_ok(
@@ -169,6 +179,7 @@ class RoadsTest(tf.test.TestCase):
         'eval': self.check_eval(size, False, count_opens=True),
         'eval --optimize': self.check_eval(size, True, count_opens=True),
         'to_onnx': self.check_onnx(size, count_opens=True),
+        'to_tflite': self.check_tflite(size, count_opens=True),
         'benchmark': self.check_benchmark(size, *ckpt, count_opens=True),
         'benchmark --optimize': self.check_benchmark(
             size, '--optimize', *ckpt, count_opens=True),
