@@ -2,6 +2,7 @@
 
 import glob
 import os
+import signal
 import tempfile
 import textwrap
 import unittest
@@ -218,6 +219,37 @@ def _tools():
       if '\n  cli.run(' in f.read():
         tools.append('nets.' + os.path.basename(path)[:-len('.py')])
   return tools
+
+
+class StartedToolTest(unittest.TestCase):
+  """testing.start_tool's warm runs act as subprocess.Popen's."""
+
+  def testStreamsTakesSignalsAndReportsSeveralAtOnce(self):
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+      f.write(textwrap.dedent("""
+          import sys, time
+          print('ready', sys.argv[1:], flush=True)
+          try:
+            time.sleep(300)
+          except KeyboardInterrupt:
+            sys.stderr.write('interrupted\\n')
+            sys.exit(130)
+          """))
+    try:
+      first = testing.start_tool(f.name, 'a')
+      second = testing.start_tool(f.name, 'b')
+      self.assertEqual(first.stdout.readline(), "ready ['a']\n")
+      self.assertEqual(second.stdout.readline(), "ready ['b']\n")
+    finally:
+      os.remove(f.name)
+    self.assertIsNone(first.poll())
+    first.send_signal(signal.SIGINT)
+    self.assertEqual(first.communicate(timeout=60), ('', 'interrupted\n'))
+    self.assertEqual(first.returncode, 130)
+    self.assertIsNone(second.poll())
+    second.kill()
+    self.assertEqual(second.wait(timeout=60), -signal.SIGKILL)
+    self.assertEqual(second.communicate(timeout=60), ('', ''))
 
 
 class ToolsStartUpTest(unittest.TestCase):

@@ -83,6 +83,20 @@ def tool_process(tool, *args, prelude='', env=None, fresh=False,
   return run_python(command, env=env, timeout=timeout)
 
 
+def start_tool(tool, *args, fresh=False):
+  """A tool started as a user's shell starts it, stdout and stderr piped.
+
+  Returns a subprocess.Popen (text) when `fresh` (a new interpreter, for
+  tests of the start-up), else a warm_tools.StartedTool that acts like one.
+  """
+  if not fresh:
+    return _warm_server().start(tool, args)
+  command = [tool] if tool.endswith('.py') else ['-m', tool]
+  return subprocess.Popen([sys.executable] + command + list(args),
+                          cwd=REPO_ROOT, env=user_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def run_tool(tool, *args, **kwargs):
   """tool_process's (exit status, stdout, non-empty stderr lines)."""
   proc = tool_process(tool, *args, **kwargs)

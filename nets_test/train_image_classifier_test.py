@@ -258,13 +258,11 @@ class InterruptTest(tf.test.TestCase):
     root = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
     folder = write_images(os.path.join(root, 'images'))
     train_dir = os.path.join(root, 'train')
-    proc = subprocess.Popen(
-        [sys.executable, '-m', TOOL, '--train_dir=' + train_dir,
-         '--image_dir=' + folder, '--train_image_size=%d' % SIZE,
-         '--batch_size=2', '--log_every_n_steps=1', '--num_readers=1',
-         '--trainable_scopes=' + LOGITS, '--freeze_batch_norm'],
-        cwd=testing.REPO_ROOT, env=testing.user_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = testing.start_tool(
+        TOOL, '--train_dir=' + train_dir, '--image_dir=' + folder,
+        '--train_image_size=%d' % SIZE, '--batch_size=2',
+        '--log_every_n_steps=1', '--num_readers=1',
+        '--trainable_scopes=' + LOGITS, '--freeze_batch_norm')
     try:
       for line in proc.stdout:
         if line.startswith('global step 2:'):
@@ -319,11 +317,8 @@ class ClusterTest(tf.test.TestCase):
             '--log_every_n_steps=1'] + list(extra)
 
     def start(job, task):
-      return subprocess.Popen(
-          [sys.executable, '-m', TOOL, '--job_name=' + job,
-           '--task=%d' % task] + args, cwd=testing.REPO_ROOT,
-          env=testing.user_env(), text=True, stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE)
+      return testing.start_tool(TOOL, '--job_name=' + job,
+                                '--task=%d' % task, *args)
 
     processes = [start('ps', 0), start('worker', 1), start('worker', 0)]
     try:
@@ -557,11 +552,8 @@ class FullDiskTest(tf.test.TestCase):
                       'model.ckpt-0.index', 'model.ckpt-0.meta'])
 
 
-def start_tool(*args):
-  return subprocess.Popen([sys.executable, '-m', TOOL] + list(args),
-                          cwd=testing.REPO_ROOT, env=testing.user_env(),
-                          text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+def start_tool(*args, fresh=False):
+  return testing.start_tool(TOOL, *args, fresh=fresh)
 
 
 def read_until(proc, start):
@@ -628,7 +620,8 @@ class ClusterFaultsTest(tf.test.TestCase):
       ps = free_ports(1)[0]
       proc = start_tool('--ps_hosts=127.0.0.1:%d' % ps,
                         '--worker_hosts=127.0.0.1:%d' % free_ports(1)[0],
-                        '--job_name=ps', '--task=0')
+                        '--job_name=ps', '--task=0',
+                        fresh=not wait_for_line)
       try:
         if wait_for_line:
           read_until(proc, 'ps task 0: TensorFlow serves')
