@@ -28,8 +28,11 @@ The modules, by role:
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
   training         model_deploy (slim's clones, their losses and summed
-                   gradients), training (slim's train op and loop, on
-                   model_deploy), deployment (replicas, a TensorFlow
+                   gradients), training (slim's trainer as a library:
+                   train(), resume or fine-tune; its parts' names):
+                   training_config (TrainConfig), training_graph (the train
+                   op, on model_deploy), training_loop (the monitored
+                   session); deployment (replicas, a TensorFlow
                    cluster's servers and devices), train_dir (its lock and
                    the checkpoints a run resumes), interrupts (Ctrl-C while
                    TensorFlow blocks)
