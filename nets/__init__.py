@@ -7,7 +7,10 @@ submodules load on first use, so `import nets` then `nets.inception_v3` or
 The modules, by role:
 
   network          inception_v3 (the layers, the released names, the size
-                   facts), slim_compat (tf-slim 1.1.0 on current TensorFlow)
+                   facts), slim_compat (tf-slim 1.1.0 on current TensorFlow:
+                   applies the patches of slim_compat_layers,
+                   slim_compat_modules and slim_compat_metrics, each with
+                   its probe; slim_compat_patching, how they reach tf-slim)
   slim's surface   inception, inception_utils, nets_factory (the one place
                    that builds "network under its arg scope");
                    inception_preprocessing, preprocessing_factory,
