@@ -1033,7 +1033,8 @@ class InterruptTest(tf.test.TestCase):
                      '--num_batches=100000', '--num_warmup_batches=1',
                      '--display_every=1',
                      '--json_output=%s/run.json' % directory,
-                     '--trace_file=%s/step.trace.json' % directory)
+                     '--trace_file=%s/step.trace.json' % directory,
+                     fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     try:
       self.assertRegex(first_line(proc), STEP_LINE)
       # Both files' space is claimed before the timing starts.

@@ -218,7 +218,8 @@ class ExportTest(tf.test.TestCase):
     out_dir = os.path.join(work, 'interrupted')
     proc = testing.start_tool(
         'nets.export', '--checkpoint_path=' + self.ckpt,
-        '--output_dir=' + out_dir, '--image_size=%d' % SIZE)
+        '--output_dir=' + out_dir, '--image_size=%d' % SIZE,
+        fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     deadline = time.time() + 300
     while not [n for n in os.listdir(work) if '.partial-' in n]:
       self.assertIsNone(proc.poll(), 'export ended before it started writing')

@@ -262,7 +262,8 @@ class InterruptTest(tf.test.TestCase):
         TOOL, '--train_dir=' + train_dir, '--image_dir=' + folder,
         '--train_image_size=%d' % SIZE, '--batch_size=2',
         '--log_every_n_steps=1', '--num_readers=1',
-        '--trainable_scopes=' + LOGITS, '--freeze_batch_norm')
+        '--trainable_scopes=' + LOGITS, '--freeze_batch_norm',
+        fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     try:
       for line in proc.stdout:
         if line.startswith('global step 2:'):
@@ -316,9 +317,9 @@ class ClusterTest(tf.test.TestCase):
             '--optimizer=sgd', '--max_number_of_steps=2', '--num_readers=1',
             '--log_every_n_steps=1'] + list(extra)
 
-    def start(job, task):
+    def start(job, task):  # The ps ends on Ctrl-C: a new interpreter.
       return testing.start_tool(TOOL, '--job_name=' + job,
-                                '--task=%d' % task, *args)
+                                '--task=%d' % task, *args, fresh=job == 'ps')
 
     processes = [start('ps', 0), start('worker', 1), start('worker', 0)]
     try:
@@ -552,8 +553,9 @@ class FullDiskTest(tf.test.TestCase):
                       'model.ckpt-0.index', 'model.ckpt-0.meta'])
 
 
-def start_tool(*args, fresh=False):
-  return testing.start_tool(TOOL, *args, fresh=fresh)
+def start_tool(*args):
+  # Each is stopped with Ctrl-C: as a user's process, not a fork's.
+  return testing.start_tool(TOOL, *args, fresh=True)
 
 
 def read_until(proc, start):
@@ -620,8 +622,7 @@ class ClusterFaultsTest(tf.test.TestCase):
       ps = free_ports(1)[0]
       proc = start_tool('--ps_hosts=127.0.0.1:%d' % ps,
                         '--worker_hosts=127.0.0.1:%d' % free_ports(1)[0],
-                        '--job_name=ps', '--task=0',
-                        fresh=not wait_for_line)
+                        '--job_name=ps', '--task=0')
       try:
         if wait_for_line:
           read_until(proc, 'ps task 0: TensorFlow serves')
