@@ -97,10 +97,9 @@ def define_flags():
                        'Print a step line every this many timed steps.',
                        lower_bound=1)
   cli.define_shared_flags('num_classes', num_classes=1000)
-  flags.DEFINE_string('json_output', None,
-                      'Write the whole run (configuration, TF version, '
-                      'device, every step duration, statistics) as JSON to '
-                      'this file.')
+  cli.define_shared_flags('json_output', notes={
+      'json_output': 'The record: configuration, TF version, device, every '
+                     'step duration, statistics.'})
   cli.define_shared_flags('checkpoint_path')
   flags.DEFINE_integer('num_intra_threads', 0,
                        'Threads inside one op; 0 = TensorFlow chooses.',
@@ -130,11 +129,10 @@ def define_flags():
                   'Write a Chrome trace (chrome://tracing, Perfetto) of '
                   'one extra step, run after the timed ones, to this '
                   'file.')
-  flags.DEFINE_bool('optimize', False,
-                    'Time the optimized inference graph of nets.inference '
-                    '(BatchNorm folded into the convolutions, constant '
-                    'weights at batches up to 16, trimmed Grappler) on an '
-                    'input generated once. Forward mode only.')
+  cli.define_shared_flags('optimize', notes={
+      'optimize': 'Timed with trimmed Grappler on an input generated once '
+                  '(weights constants at batches up to 16). Forward mode '
+                  'only.'})
   flags.DEFINE_enum('precision', 'fp32', list(inference.PRECISIONS),
                     'Compute precision. fp16 (GPUs) and bf16 (CPUs with AMX) '
                     'imply --optimize; their logits are then checked against '

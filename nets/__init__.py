@@ -7,7 +7,10 @@ submodules load on first use, so `import nets` then `nets.inception_v3` or
 The modules, by role:
 
   network          inception_v3 (the layers, the released names, the size
-                   facts), slim_compat (tf-slim 1.1.0 on current TensorFlow)
+                   facts), slim_compat (tf-slim 1.1.0 on current TensorFlow:
+                   applies the patches of slim_compat_layers,
+                   slim_compat_modules and slim_compat_metrics, each with
+                   its probe; slim_compat_patching, how they reach tf-slim)
   slim's surface   inception, inception_utils, nets_factory (the one place
                    that builds "network under its arg scope");
                    inception_preprocessing, preprocessing_factory,
@@ -28,8 +31,11 @@ The modules, by role:
                    folder of class subfolders), dataset_flags (the data flags
                    of the eval and train tools)
   training         model_deploy (slim's clones, their losses and summed
-                   gradients), training (slim's train op and loop, on
-                   model_deploy), deployment (replicas, a TensorFlow
+                   gradients), training (slim's trainer as a library:
+                   train(), resume or fine-tune; its parts' names):
+                   training_config (TrainConfig), training_graph (the train
+                   op, on model_deploy), training_loop (the monitored
+                   session); deployment (replicas, a TensorFlow
                    cluster's servers and devices), train_dir (its lock and
                    the checkpoints a run resumes), interrupts (Ctrl-C while
                    TensorFlow blocks)

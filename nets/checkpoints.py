@@ -534,7 +534,7 @@ def main(argv):
           f.moving_average_decay)
 
 
-def _define_flags():
+def define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', required=['checkpoint_path'])
@@ -543,4 +543,4 @@ def _define_flags():
 
 
 if __name__ == '__main__':
-  cli.run(main, _define_flags)
+  cli.run(main, define_flags)

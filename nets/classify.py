@@ -192,7 +192,7 @@ def main(argv):
   return 1 if failures else 0
 
 
-def _define_flags():
+def define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', required=['checkpoint_path'])
@@ -201,10 +201,8 @@ def _define_flags():
                   'default: the ImageNet names for 1000 or 1001 classes.')
   flags.DEFINE_integer('top_k', 5, 'Classes printed per image.',
                        lower_bound=1)
-  flags.DEFINE_boolean('optimize', False,
-                       'Run the optimized graph of nets.inference (BatchNorm '
-                       'folded into the convolutions, constant weights).')
+  cli.define_shared_flags('optimize')
 
 
 if __name__ == '__main__':
-  cli.run(main, _define_flags, positional_args=True)
+  cli.run(main, define_flags, positional_args=True)

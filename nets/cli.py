@@ -1,11 +1,13 @@
 """The command-line tools' contract, in one place.
 
-Every tool (`python -m nets.X`, `benchmark.py`): absl flags, the shared ones
-(`checkpoint_path`, `num_classes`, `image_size`, `moving_average_decay`,
-`overwrite`) spelled once here; `--help` exits 0 with only the help; bad
-input is one line `<tool>: error: <what>` and exit status 1 (130 on Ctrl-C),
-never a traceback; stray positional arguments are refused unless the tool
-takes some; an optional package that is missing says how to install it.
+Every tool (`python -m nets.X`, `benchmark.py`): absl flags, defined by a
+public `define_flags()` passed to `run`, the shared ones (`checkpoint_path`,
+`num_classes`, `image_size`, `moving_average_decay`, `overwrite`,
+`optimize`, `json_output`, `output`) spelled once here; `--help` exits 0
+with only the help; bad input is one line `<tool>: error: <what>` and exit
+status 1 (130 on Ctrl-C), never a traceback; stray positional arguments are
+refused unless the tool takes some; an optional package that is missing
+says how to install it.
 
 TensorFlow 2.21 writes C++ start-up lines to stderr (oneDNN and CUDA notes,
 "All log messages before absl::InitializeLog()", a cuInit error on machines
@@ -27,6 +29,7 @@ traceback with it). TF_CPP_MIN_LOG_LEVEL=0 (asking for the logs) shows all.
 
 import atexit
 import contextlib
+import functools
 import importlib
 import os
 import re
@@ -200,47 +203,65 @@ def define_path(name, default, help_text, **kwargs):
                serializer=flags.ArgumentSerializer(), **kwargs)
 
 
-def define_shared_flags(*names, required=(), **defaults):
-  """Defines the flags every tool spells the same way.
+def define_shared_flags(*names, required=(), notes=None, **defaults):
+  """Defines the flags several tools share, with one help text each.
 
   Args:
     *names: any of 'checkpoint_path', 'num_classes', 'image_size',
-      'moving_average_decay', 'overwrite'.
+      'moving_average_decay', 'overwrite', 'optimize', 'json_output',
+      'output'.
     required: those of `names` the tool cannot run without.
+    notes: {name: what only this tool adds to the shared help}, e.g.
+      {'output': 'ONNX, e.g. model.onnx.'}.
     **defaults: a default other than the usual one, e.g. num_classes=1000.
   """
   from absl import flags  # pylint: disable=g-import-not-at-top
   from nets import inception_v3  # pylint: disable=g-import-not-at-top
   flags.disclaim_key_flags()  # They are the calling tool's: in its --help.
-  definitions = {
-      'checkpoint_path': lambda default: define_path(
-          'checkpoint_path', default,
-          'Slim Inception V3 checkpoint: a V1 file, a V2 prefix, or a '
-          'directory (its latest checkpoint).'),
-      'num_classes': lambda default: flags.DEFINE_integer(
-          'num_classes', default,
-          'Classes of the model (1001 for the released slim checkpoints)'
-          + ('' if default else "; default: the checkpoint's") + '.',
-          lower_bound=1),
-      'image_size': lambda default: flags.DEFINE_integer(
-          'image_size', default, 'Input height and width, at least %d.' %
-          inception_v3.MIN_IMAGE_SIZE, lower_bound=inception_v3.MIN_IMAGE_SIZE),
-      'moving_average_decay': lambda default: flags.DEFINE_float(
-          'moving_average_decay', default,
-          "Use the weights' ExponentialMovingAverage shadows (as slim's eval "
-          'does), e.g. 0.9999.'),
-      'overwrite': lambda default: flags.DEFINE_boolean(
-          'overwrite', default, 'Replace existing outputs.'),
+  helps = {
+      'checkpoint_path': 'Slim Inception V3 checkpoint: a V1 file, a V2 '
+                         'prefix, or a directory (its latest checkpoint).',
+      'num_classes': 'Classes of the model (1001 for the released slim '
+                     'checkpoints)%s.',
+      'image_size': 'Input height and width, at least %d.' %
+                    inception_v3.MIN_IMAGE_SIZE,
+      'moving_average_decay': "Use the weights' ExponentialMovingAverage "
+                              "shadows (as slim's eval does), e.g. 0.9999.",
+      'overwrite': 'Replace existing outputs.',
+      'optimize': "Use nets.inference's optimized graph: BatchNorm folded "
+                  'into the convolutions, the weights constants at small '
+                  'batches.',
+      'json_output': "Write the run's record as JSON to this file.",
+      'output': 'The file to write.',
+  }
+  integer = flags.DEFINE_integer
+  definers = {
+      'checkpoint_path': define_path,
+      'num_classes': functools.partial(integer, lower_bound=1),
+      'image_size': functools.partial(
+          integer, lower_bound=inception_v3.MIN_IMAGE_SIZE),
+      'moving_average_decay': flags.DEFINE_float,
+      'overwrite': flags.DEFINE_boolean,
+      'optimize': flags.DEFINE_boolean,
+      'json_output': define_path,
+      'output': define_path,
   }
   usual = {'checkpoint_path': None, 'num_classes': None,
            'image_size': inception_v3.inception_v3.default_image_size,
-           'moving_average_decay': None, 'overwrite': False}
-  unknown = set(names) - set(definitions) | set(defaults) - set(names)
+           'moving_average_decay': None, 'overwrite': False,
+           'optimize': False, 'json_output': None, 'output': None}
+  notes = notes or {}
+  unknown = (set(names) - set(definers) |
+             (set(defaults) | set(notes)) - set(names))
   if unknown:
     raise ValueError('define_shared_flags: unknown or undeclared flags %s' %
                      ', '.join(sorted(unknown)))
   for name in names:
-    definitions[name](defaults.get(name, usual[name]))
+    default = defaults.get(name, usual[name])
+    text = helps[name] + (' ' + notes[name] if name in notes else '')
+    if name == 'num_classes':
+      text %= '' if default else "; default: the checkpoint's"
+    definers[name](name, default, text)
   if required:
     flags.mark_flags_as_required(list(required))
 

@@ -512,12 +512,8 @@ def define_flags():
   flags.DEFINE_string('eval_dir', None,
                       'Write TensorBoard summaries of the metrics '
                       '(eval/Accuracy, eval/Recall_5) to this folder.')
-  flags.DEFINE_string('json_output', None,
-                      'Write the counts, metrics and settings as JSON to '
-                      'this file.')
-  flags.DEFINE_boolean('optimize', False,
-                       'Run the optimized graph of nets.inference (BatchNorm '
-                       'folded into the convolutions).')
+  cli.define_shared_flags('json_output', 'optimize', notes={
+      'json_output': 'The record: the counts, metrics and settings.'})
 
 
 if __name__ == '__main__':

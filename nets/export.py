@@ -207,7 +207,7 @@ def main(argv):
   return 0
 
 
-def _define_flags():
+def define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', 'overwrite',
@@ -215,12 +215,11 @@ def _define_flags():
   flags.DEFINE_string('output_dir', None, 'SavedModel directory to write.')
   flags.DEFINE_string('frozen_graph', None,
                       'Also write a frozen GraphDef (.pb) here.')
-  flags.DEFINE_boolean('optimize', False,
-                       'Write the frozen graph with BatchNorm folded into '
-                       'the convolutions (nets.inference; run it under '
-                       'inference.session_config()).')
+  cli.define_shared_flags('optimize', notes={
+      'optimize': 'Applies to the frozen graph (run it under '
+                  'inference.session_config()); the SavedModel is the same.'})
   flags.mark_flag_as_required('output_dir')
 
 
 if __name__ == '__main__':
-  cli.run(main, _define_flags)
+  cli.run(main, define_flags)

@@ -402,10 +402,10 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-  cli.define_shared_flags('checkpoint_path', 'overwrite',
-                          required=['checkpoint_path'])
-  flags.DEFINE_string('output', None,
-                      'Keras weights file to write; must end with .weights.h5.')
+  cli.define_shared_flags('checkpoint_path', 'overwrite', 'output',
+                          required=['checkpoint_path', 'output'],
+                          notes={'output': 'Keras weights; must end with '
+                                           '.weights.h5.'})
   flags.DEFINE_boolean('include_top', True,
                        'Include the 1000-class predictions layer (needs a '
                        '1000 or 1001-class checkpoint). false: the trunk only, '
@@ -413,7 +413,6 @@ def define_flags():
   flags.DEFINE_boolean('verify', True,
                        'Check Keras against the slim graph on 2 random '
                        'images before writing (about 10 s).')
-  flags.mark_flag_as_required('output')
 
 
 def main(argv):

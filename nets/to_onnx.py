@@ -342,15 +342,14 @@ FLAGS = flags.FLAGS
 def define_flags():
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
                           'moving_average_decay', 'overwrite',
-                          required=['checkpoint_path'])
-  flags.DEFINE_string('output', None, 'ONNX file to write, e.g. model.onnx.')
+                          'output', required=['checkpoint_path', 'output'],
+                          notes={'output': 'ONNX, e.g. model.onnx.'})
   flags.DEFINE_integer('opset', None,
                        'ONNX opset, %d up to the highest tf2onnx converts to; '
                        "default: tf2onnx's." % MIN_OPSET)
   flags.DEFINE_boolean('verify', True,
                        'Check onnxruntime against the slim graph on %d random '
                        'images before writing.' % VERIFY_BATCH_SIZE)
-  flags.mark_flags_as_required(['output'])
 
 
 def main(argv):

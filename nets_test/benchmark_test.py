@@ -99,12 +99,9 @@ def error_lines(stderr):
           not LOG_LINE.match(l)]
 
 
-def start_cli(*args):
-  """benchmark.py started in a subprocess (stdout and stderr piped)."""
-  return subprocess.Popen([sys.executable, 'benchmark.py'] + list(args),
-                          cwd=testing.REPO_ROOT, env=testing.user_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+def start_cli(*args, fresh=False):
+  """benchmark.py started as a user starts it (stdout and stderr piped)."""
+  return testing.start_tool('benchmark.py', *args, fresh=fresh)
 
 
 def first_line(proc, timeout=testing.SUBPROCESS_TIMEOUT_S):
@@ -1040,7 +1037,8 @@ class InterruptTest(tf.test.TestCase):
                      '--num_batches=100000', '--num_warmup_batches=1',
                      '--display_every=1',
                      '--json_output=%s/run.json' % directory,
-                     '--trace_file=%s/step.trace.json' % directory)
+                     '--trace_file=%s/step.trace.json' % directory,
+                     fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     try:
       self.assertRegex(first_line(proc), STEP_LINE)
       # Both files' space is claimed before the timing starts.
@@ -1055,7 +1053,7 @@ class InterruptTest(tf.test.TestCase):
     self.assertEqual(os.listdir(directory), [])
 
   def testCtrlCWhileStarting(self):
-    proc = start_cli(*TINY)
+    proc = start_cli(*TINY, fresh=True)
     time.sleep(1.0)  # Loading TensorFlow takes longer than that.
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=testing.SUBPROCESS_TIMEOUT_S)

@@ -2,6 +2,7 @@
 
 import glob
 import os
+import signal
 import tempfile
 import textwrap
 import unittest
@@ -171,6 +172,58 @@ class QuietStartUpTest(unittest.TestCase):
         """)
     self.assertEqual((rc, stderr), (0, ''))
 
+  def testSharedFlagsOptimizeJsonOutputAndOutput(self):
+    """Their usual defaults, `~` expanded in paths, a tool's note in its help."""
+    script = textwrap.dedent("""
+        import os, sys
+        from absl import flags
+        from nets import cli
+        cli.quiet_start_up()
+        def define():
+          cli.define_shared_flags('optimize', 'json_output', 'output',
+                                  notes={'output': 'An ONNX model.'})
+        def main(argv):
+          f = flags.FLAGS
+          home = os.path.expanduser('~')
+          values = (f.optimize, f.json_output, f.output)
+          return 0 if values == (False, os.path.join(home, 'r.json'),
+                                 None) else 5
+        cli.run(main, define)
+        """)
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+      f.write(script)
+    try:
+      ran = testing.tool_process(f.name, '--json_output=~/r.json')
+      helped = testing.tool_process(f.name, '--help')
+    finally:
+      os.remove(f.name)
+    self.assertEqual((ran.returncode, ran.stderr), (0, ''))
+    self.assertEqual((helped.returncode, helped.stderr), (0, ''))
+    self.assertIn('--output: The file to write. An ONNX model.',
+                  helped.stdout)
+    self.assertIn('--[no]optimize:', helped.stdout)
+    self.assertIn('--json_output:', helped.stdout)
+
+  def testSharedFlagsRefuseUnknownNamesAndStrayNotes(self):
+    rc, stderr = _run("""
+        from absl import flags
+        cli.quiet_start_up()
+        errors = []
+        for args, kwargs in [(('bogus',), {}),
+                             (('optimize',), {'overwrite': True}),
+                             (('optimize',), {'notes': {'output': 'x'}})]:
+          try:
+            cli.define_shared_flags(*args, **kwargs)
+          except ValueError as e:
+            errors.append(str(e))
+        sys.exit(0 if errors == [
+            'define_shared_flags: unknown or undeclared flags bogus',
+            'define_shared_flags: unknown or undeclared flags overwrite',
+            'define_shared_flags: unknown or undeclared flags output',
+        ] else 5)
+        """)
+    self.assertEqual((rc, stderr), (0, ''))
+
   def testMissingOptionalPackageSaysHowToInstallIt(self):
     rc, stderr = _run("""
         cli.quiet_start_up()
@@ -218,6 +271,37 @@ def _tools():
       if '\n  cli.run(' in f.read():
         tools.append('nets.' + os.path.basename(path)[:-len('.py')])
   return tools
+
+
+class StartedToolTest(unittest.TestCase):
+  """testing.start_tool's warm runs act as subprocess.Popen's."""
+
+  def testStreamsTakesSignalsAndReportsSeveralAtOnce(self):
+    with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
+      f.write(textwrap.dedent("""
+          import sys, time
+          print('ready', sys.argv[1:], flush=True)
+          try:
+            time.sleep(300)
+          except KeyboardInterrupt:
+            sys.stderr.write('interrupted\\n')
+            sys.exit(130)
+          """))
+    try:
+      first = testing.start_tool(f.name, 'a')
+      second = testing.start_tool(f.name, 'b')
+      self.assertEqual(first.stdout.readline(), "ready ['a']\n")
+      self.assertEqual(second.stdout.readline(), "ready ['b']\n")
+    finally:
+      os.remove(f.name)
+    self.assertIsNone(first.poll())
+    first.send_signal(signal.SIGINT)
+    self.assertEqual(first.communicate(timeout=60), ('', 'interrupted\n'))
+    self.assertEqual(first.returncode, 130)
+    self.assertIsNone(second.poll())
+    second.kill()
+    self.assertEqual(second.wait(timeout=60), -signal.SIGKILL)
+    self.assertEqual(second.communicate(timeout=60), ('', ''))
 
 
 class ToolsStartUpTest(unittest.TestCase):

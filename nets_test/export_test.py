@@ -216,11 +216,10 @@ class ExportTest(tf.test.TestCase):
   def testCtrlCMidExportIsOneLineAndLeavesNothing(self):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'interrupted')
-    proc = subprocess.Popen(
-        [sys.executable, '-m', 'nets.export', '--checkpoint_path=' + self.ckpt,
-         '--output_dir=' + out_dir, '--image_size=%d' % SIZE],
-        cwd=testing.REPO_ROOT, env=testing.user_env(), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+    proc = testing.start_tool(
+        'nets.export', '--checkpoint_path=' + self.ckpt,
+        '--output_dir=' + out_dir, '--image_size=%d' % SIZE,
+        fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     deadline = time.time() + 300
     while not [n for n in os.listdir(work) if '.partial-' in n]:
       self.assertIsNone(proc.poll(), 'export ended before it started writing')

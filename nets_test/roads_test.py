@@ -1,10 +1,11 @@
 """Every road from a checkpoint to outputs, at sizes on both sides of the
-size rules, and the number of times each tool opens its checkpoint.
+size rules, each run counting the times its tool opens the checkpoint.
 
 The size rules (nets_factory.inference_options): no aux head (it fits from
 107 pixels only), global pooling above 362. Each tool is run as a user runs
-it, at 75, 107 and 363 pixels, on one small checkpoint; the checkpoint
-opens are counted by wrapping TensorFlow's reader constructor in the run.
+it, at 75, 107 and 363 pixels, on one small checkpoint; every run counts
+the checkpoint opens by wrapping TensorFlow's reader constructor, and must
+open it once (none without a checkpoint).
 """
 
 import json
@@ -58,84 +59,77 @@ class RoadsTest(tf.test.TestCase):
     shutil.rmtree(cls.dir, ignore_errors=True)
     super().tearDownClass()
 
-  def run_ok(self, tool, *args, count_opens=False):
-    """(stdout, checkpoint readers made) of a tool run that must succeed."""
+  def run_ok(self, tool, *args):
+    """The stdout of a tool run that must succeed and open its checkpoint
+    once (a run without one must open none)."""
     counter = os.path.join(self.get_temp_dir(), 'opens')
-    prelude = COUNT_OPENS % counter if count_opens else ''
-    status, out, err = testing.run_tool(tool, *args, prelude=prelude)
+    status, out, err = testing.run_tool(tool, *args,
+                                        prelude=COUNT_OPENS % counter)
     self.assertEqual(status, 0, '\n'.join(err))
-    if not count_opens:
-      return out, None
     with open(counter) as f:
-      return out, int(f.read())
+      opens = int(f.read())
+    with_checkpoint = any(a.startswith('--checkpoint_path=') for a in args)
+    self.assertEqual(opens, int(with_checkpoint), (tool,) + args)
+    return out
 
-  def check_classify(self, size, optimize, count_opens=False):
-    out, opens = self.run_ok(
+  def check_classify(self, size, optimize):
+    out = self.run_ok(
         'nets.classify', '--checkpoint_path=' + self.ckpt,
         '--image_size=%d' % size, '--top_k=2', '--optimize=%s' % optimize,
-        self.image, count_opens=count_opens)
+        self.image)
     lines = out.splitlines()
     self.assertEqual(lines[0], self.image)
     self.assertLen(lines, 3)
     self.assertRegex(lines[1], r'^  \d\.\d{4}  class \d$')
-    return opens
 
-  def check_export(self, size, optimize, count_opens=False):
+  def check_export(self, size, optimize):
     work = os.path.join(self.get_temp_dir(), 'export%d%s' % (size, optimize))
     frozen = os.path.join(work, 'frozen.pb')
-    _, opens = self.run_ok(
+    self.run_ok(
         'nets.export', '--checkpoint_path=' + self.ckpt,
         '--output_dir=' + os.path.join(work, 'model'),
         '--frozen_graph=' + frozen, '--image_size=%d' % size,
-        '--optimize=%s' % optimize, count_opens=count_opens)
+        '--optimize=%s' % optimize)
     graph_def = tf.GraphDef()
     with open(frozen, 'rb') as f:
       graph_def.ParseFromString(f.read())
     shape = [n for n in graph_def.node if n.name == 'input'][0].attr['shape']
     self.assertEqual([d.size for d in shape.shape.dim], [-1, size, size, 3])
-    return opens
 
-  def check_eval(self, size, optimize, count_opens=False):
-    out, opens = self.run_ok(
+  def check_eval(self, size, optimize):
+    out = self.run_ok(
         'nets.eval_image_classifier', '--checkpoint_path=' + self.ckpt,
         '--image_dir=' + self.images, '--eval_image_size=%d' % size,
-        '--batch_size=2', '--optimize=%s' % optimize, count_opens=count_opens)
+        '--batch_size=2', '--optimize=%s' % optimize)
     self.assertRegex(out.splitlines()[-1],
                      r'^Accuracy \d\.\d{4} \(\d/5\), Recall_5 1\.0000 \(5/5\) '
                      r'on 5 images; .* at step 3; ')
-    return opens
 
-  def check_onnx(self, size, count_opens=False):
+  def check_onnx(self, size):
     output = os.path.join(self.get_temp_dir(), 'model%d.onnx' % size)
-    out, opens = self.run_ok(
+    out = self.run_ok(
         'nets.to_onnx', '--checkpoint_path=' + self.ckpt,
-        '--output=' + output, '--image_size=%d' % size, '--overwrite',
-        count_opens=count_opens)
+        '--output=' + output, '--image_size=%d' % size, '--overwrite')
     self.assertIn('input input [batch, %d, %d, 3]' % (size, size), out)
     self.assertIn('verified on 2 random images: logits', out)
-    return opens
 
-  def check_tflite(self, size, count_opens=False):
+  def check_tflite(self, size):
     output = os.path.join(self.get_temp_dir(), 'model%d.tflite' % size)
-    out, opens = self.run_ok(
+    out = self.run_ok(
         'nets.to_tflite', '--checkpoint_path=' + self.ckpt,
-        '--output=' + output, '--image_size=%d' % size, '--overwrite',
-        count_opens=count_opens)
+        '--output=' + output, '--image_size=%d' % size, '--overwrite')
     self.assertIn('input input [batch, %d, %d, 3]' % (size, size), out)
     self.assertIn('verified on 2 random images: logits', out)
-    return opens
 
-  def check_benchmark(self, size, *flags, count_opens=False):
+  def check_benchmark(self, size, *flags):
     record = os.path.join(self.get_temp_dir(), 'bench.json')
-    _, opens = self.run_ok(
+    self.run_ok(
         'benchmark.py', '--batch_size=1', '--image_size=%d' % size,
         '--num_batches=2', '--num_warmup_batches=0', '--display_every=1',
-        '--json_output=' + record, '--overwrite', *flags,
-        count_opens=count_opens)
+        '--json_output=' + record, '--overwrite', *flags)
     with open(record) as f:
       record = json.load(f)
     self.assertEqual(record['config']['image_size'], size)
-    return opens
 
   # Each road at each size; plain and optimized on both sides of 362 (the
   # builds differ: slim's layers or the folded ones).
@@ -159,39 +153,24 @@ class RoadsTest(tf.test.TestCase):
       self.check_onnx(size)
 
   def testBenchmarkAtEverySize(self):
-    self.check_benchmark(75)
+    # On the checkpoint (the benchmark's flags for it) and on random weights.
+    ckpt = ('--checkpoint_path=' + self.ckpt, '--num_classes=%d' % NUM_CLASSES)
+    self.check_benchmark(75, *ckpt)
     self.check_benchmark(107, '--optimize')
     # Above 362 these two ended with "too large for the fixed 8x8/2 final
     # pool": the FLOP count built its own network without global pooling.
-    self.check_benchmark(363, '--optimize')
-    self.check_benchmark(363, '--compare=plain,optimized', '--matmul_size=64')
+    self.check_benchmark(363, '--optimize', *ckpt)
+    self.check_benchmark(363, '--compare=plain,optimized', '--matmul_size=64',
+                         *ckpt)
 
-  def testEachToolOpensTheCheckpointOnce(self):
-    size = 75
-    ckpt = ('--checkpoint_path=' + self.ckpt,
-            '--num_classes=%d' % NUM_CLASSES)  # The benchmark's flags.
-    opens = {
-        'classify': self.check_classify(size, False, count_opens=True),
-        'classify --optimize': self.check_classify(size, True,
-                                                   count_opens=True),
-        'export': self.check_export(size, False, count_opens=True),
-        'export --optimize': self.check_export(size, True, count_opens=True),
-        'eval': self.check_eval(size, False, count_opens=True),
-        'eval --optimize': self.check_eval(size, True, count_opens=True),
-        'to_onnx': self.check_onnx(size, count_opens=True),
-        'to_tflite': self.check_tflite(size, count_opens=True),
-        'benchmark': self.check_benchmark(size, *ckpt, count_opens=True),
-        'benchmark --optimize': self.check_benchmark(
-            size, '--optimize', *ckpt, count_opens=True),
-        'benchmark --compare': self.check_benchmark(
-            size, '--compare=plain,optimized', '--matmul_size=64', *ckpt,
-            count_opens=True),
-    }
-    _, opens['to_keras'] = self.run_ok(
-        'nets.to_keras', '--checkpoint_path=' + self.ckpt,
-        '--output=' + os.path.join(self.get_temp_dir(), 'k.weights.h5'),
-        '--include_top=false', '--overwrite', count_opens=True)
-    _, opens['checkpoints'] = self.run_ok(
-        'nets.checkpoints', '--checkpoint_path=' + self.ckpt,
-        '--image_size=107', count_opens=True)  # Its aux head's size.
-    self.assertEqual(opens, dict.fromkeys(opens, 1))
+  def testTfliteBelowAndAbove362(self):
+    for size in 75, 363:
+      self.check_tflite(size)
+
+  def testTheOtherToolsOpenTheCheckpointOnce(self):
+    # (Every run above counts its opens too.)
+    self.run_ok('nets.to_keras', '--checkpoint_path=' + self.ckpt,
+                '--output=' + os.path.join(self.get_temp_dir(), 'k.weights.h5'),
+                '--include_top=false', '--overwrite')
+    self.run_ok('nets.checkpoints', '--checkpoint_path=' + self.ckpt,
+                '--image_size=107')  # Its aux head's size.

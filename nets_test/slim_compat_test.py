@@ -1334,7 +1334,7 @@ class NoGlobalSideEffectsTest(tf.test.TestCase):
         import tf_slim as slim
         assert 'nets.inception_v3' not in sys.modules
         # Patches 6 and 7 wait for the first call of what they patch.
-        pending = len(nets.slim_compat._PENDING)
+        pending = len(nets.slim_compat_metrics.PENDING)
         assert tf.executing_eagerly() and tf.compat.v2.__internal__.tf2.enabled()
         assert not hasattr(ops, 'Tensor')
         with tf.Graph().as_default():

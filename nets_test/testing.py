@@ -83,6 +83,20 @@ def tool_process(tool, *args, prelude='', env=None, fresh=False,
   return run_python(command, env=env, timeout=timeout)
 
 
+def start_tool(tool, *args, fresh=False):
+  """A tool started as a user's shell starts it, stdout and stderr piped.
+
+  Returns a subprocess.Popen (text) when `fresh` (a new interpreter, for
+  tests of the start-up), else a warm_tools.StartedTool that acts like one.
+  """
+  if not fresh:
+    return _warm_server().start(tool, args)
+  command = [tool] if tool.endswith('.py') else ['-m', tool]
+  return subprocess.Popen([sys.executable] + command + list(args),
+                          cwd=REPO_ROOT, env=user_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def run_tool(tool, *args, **kwargs):
   """tool_process's (exit status, stdout, non-empty stderr lines)."""
   proc = tool_process(tool, *args, **kwargs)
@@ -299,6 +313,35 @@ def read_checkpoint(path):
           for name in reader.get_variable_to_shape_map()}
 
 
+_REFERENCE_GRAPHS = {}
+
+
+def reference_graph(num_classes, height, width):
+  """The slim classifier (no aux head) for inputs of height x width, with
+  the ops a reference run needs; built once per test process and shape.
+
+  Returns:
+    A dict: graph, inputs (float32 [None, height, width, 3]), logits,
+    end_points, saver (of every variable), encoded (a string placeholder)
+    and decoded (it through `nets.preprocessing`, height x width).
+  """
+  key = (num_classes, height, width)
+  if key not in _REFERENCE_GRAPHS:
+    graph = tf.Graph()
+    with graph.as_default():
+      inputs = tf.placeholder(tf.float32, [None, height, width, 3])
+      logits, end_points = build_classifier(inputs, num_classes,
+                                            create_aux_logits=False)
+      encoded = tf.placeholder(tf.string, [])
+      _REFERENCE_GRAPHS[key] = dict(
+          graph=graph, inputs=inputs, logits=logits, end_points=end_points,
+          saver=tf.train.Saver(tf.global_variables()), encoded=encoded,
+          decoded=preprocessing.decode_and_preprocess(encoded, height,
+                                                      width))
+    graph.finalize()  # Shared: a test cannot add to it.
+  return _REFERENCE_GRAPHS[key]
+
+
 def restored_outputs(checkpoint_path, images, num_classes=1001,
                      end_points=('Predictions',)):
   """[logits, *end_points] of the slim graph restored with a plain Saver.
@@ -306,15 +349,12 @@ def restored_outputs(checkpoint_path, images, num_classes=1001,
   No nets.checkpoints or nets tools involved: the reference the tools'
   outputs are compared with.
   """
-  with tf.Graph().as_default():
-    inputs = tf.placeholder(tf.float32, images.shape)
-    logits, points = build_classifier(inputs, num_classes,
-                                      create_aux_logits=False)
-    saver = tf.train.Saver(tf.global_variables())
-    with tf.Session() as sess:
-      saver.restore(sess, checkpoint_path)
-      return sess.run([logits] + [points[name] for name in end_points],
-                      {inputs: images})
+  model = reference_graph(num_classes, *images.shape[1:3])
+  with tf.Session(graph=model['graph']) as sess:
+    model['saver'].restore(sess, checkpoint_path)
+    return sess.run([model['logits']] +
+                    [model['end_points'][name] for name in end_points],
+                    {model['inputs']: images})
 
 
 def run_tool_on_small_disk(tool, directory, *args, size='2m',
@@ -358,20 +398,15 @@ def session_outputs(values, num_classes, size, images, encoded_images=()):
   Returns:
     (logits of `images`, logits of the `encoded_images` batch or None).
   """
-  with tf.Graph().as_default():
-    batch = tf.placeholder(tf.float32, [None, size, size, 3])
-    logits, _ = build_classifier(batch, num_classes=num_classes,
-                                         create_aux_logits=False)
-    encoded = tf.placeholder(tf.string, [])
-    decoded = preprocessing.decode_and_preprocess(encoded, size, size)
-    with tf.Session() as sess:
-      assign(sess, tf.global_variables(), values)
-      from_images = sess.run(logits, {batch: images})
-      from_bytes = None
-      if encoded_images:
-        decoded_batch = [sess.run(decoded, {encoded: e})
-                         for e in encoded_images]
-        from_bytes = sess.run(logits, {batch: decoded_batch})
+  model = reference_graph(num_classes, size, size)
+  with model['graph'].as_default(), tf.Session() as sess:
+    assign(sess, tf.global_variables(), values)
+    from_images = sess.run(model['logits'], {model['inputs']: images})
+    from_bytes = None
+    if encoded_images:
+      decoded_batch = [sess.run(model['decoded'], {model['encoded']: e})
+                       for e in encoded_images]
+      from_bytes = sess.run(model['logits'], {model['inputs']: decoded_batch})
   return from_images, from_bytes
 
 

@@ -239,13 +239,12 @@ class InterruptTest(tf.test.TestCase):
     root = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
     folder = write_images(os.path.join(root, 'images'))
     train_dir = os.path.join(root, 'train')
-    proc = subprocess.Popen(
-        [sys.executable, '-m', TOOL, '--train_dir=' + train_dir,
-         '--image_dir=' + folder, '--train_image_size=%d' % SIZE,
-         '--batch_size=2', '--log_every_n_steps=1', '--num_readers=1',
-         '--trainable_scopes=' + LOGITS, '--freeze_batch_norm'],
-        cwd=testing.REPO_ROOT, env=testing.user_env(), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = testing.start_tool(
+        TOOL, '--train_dir=' + train_dir, '--image_dir=' + folder,
+        '--train_image_size=%d' % SIZE, '--batch_size=2',
+        '--log_every_n_steps=1', '--num_readers=1',
+        '--trainable_scopes=' + LOGITS, '--freeze_batch_norm',
+        fresh=True)  # Ctrl-C: as a user's process, not a fork's.
     try:
       for line in proc.stdout:
         if line.startswith('global step 2:'):
@@ -299,12 +298,9 @@ class ClusterTest(tf.test.TestCase):
             '--optimizer=sgd', '--max_number_of_steps=2', '--num_readers=1',
             '--log_every_n_steps=1'] + list(extra)
 
-    def start(job, task):
-      return subprocess.Popen(
-          [sys.executable, '-m', TOOL, '--job_name=' + job,
-           '--task=%d' % task] + args, cwd=testing.REPO_ROOT,
-          env=testing.user_env(), text=True, stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE)
+    def start(job, task):  # The ps ends on Ctrl-C: a new interpreter.
+      return testing.start_tool(TOOL, '--job_name=' + job,
+                                '--task=%d' % task, *args, fresh=job == 'ps')
 
     processes = [start('ps', 0), start('worker', 1), start('worker', 0)]
     try:
@@ -539,10 +535,8 @@ class FullDiskTest(tf.test.TestCase):
 
 
 def start_tool(*args):
-  return subprocess.Popen([sys.executable, '-m', TOOL] + list(args),
-                          cwd=testing.REPO_ROOT, env=testing.user_env(),
-                          text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE)
+  # Each is stopped with Ctrl-C: as a user's process, not a fork's.
+  return testing.start_tool(TOOL, *args, fresh=True)
 
 
 def read_until(proc, start):

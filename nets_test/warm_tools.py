@@ -1,6 +1,6 @@
 """Runs the tools in forks of one interpreter that has imported TensorFlow.
 
-A tool run as `python -m nets.X` spends about 2.8 s of CPU importing
+A tool run as `python -m nets.X` spends about 3-5 s of CPU importing
 TensorFlow before it reads its flags; the suite runs the tools a few hundred
 times. Here a server process (one per test process) imports TensorFlow,
 tf-slim and the network once; each run is a fork of it that runs the tool
@@ -13,14 +13,20 @@ interpreter: `testing.run_tool(..., fresh=True)` or `env=...`.
 
 The server is single-threaded (fork-safe): it reads one request line, forks,
 answers with the child's pid, waits for it, answers with its exit status.
+A started run (`Server.start`, as subprocess.Popen) is not waited for: its
+stdout and stderr are FIFOs the test reads as the tool writes, and its exit
+status is asked for later (`{"wait": pid}`), so several can run at once.
 """
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 # What the tools import (the rest is cheap).
 PRELOADED = ('tensorflow.compat.v1', 'tf_slim', 'nets.inception_v3',
@@ -39,10 +45,17 @@ def _serve():
   del os.environ['TF_CPP_MIN_LOG_LEVEL']
   for line in sys.stdin:
     request = json.loads(line)
+    if 'wait' in request:  # A started run's status, or None if it runs on.
+      pid, status = os.waitpid(request['wait'], os.WNOHANG)
+      print(json.dumps({'status': os.waitstatus_to_exitcode(status)
+                                  if pid else None}), flush=True)
+      continue
     pid = os.fork()
     if pid == 0:
       return request
     print(json.dumps({'pid': pid}), flush=True)
+    if request.get('started'):
+      continue
     _, status = os.waitpid(pid, 0)
     print(json.dumps({'status': os.waitstatus_to_exitcode(status)}),
           flush=True)
@@ -122,9 +135,93 @@ class Server(object):
       raise subprocess.TimeoutExpired(command, timeout, stdout, stderr)
     return subprocess.CompletedProcess(command, status, stdout, stderr)
 
+  def start(self, tool, args, prelude=''):
+    """The tool started, as subprocess.Popen(..., stdout=PIPE, stderr=PIPE,
+    text=True) starts it: a `StartedTool`."""
+    work = tempfile.mkdtemp()
+    paths = {k: os.path.join(work, k) for k in ('stdout', 'stderr')}
+    for path in paths.values():
+      os.mkfifo(path)
+    with self._lock:
+      self._request(dict(paths, tool=tool, args=list(args), prelude=prelude,
+                         started=True))
+      pid = self._answer('pid')
+    # The child opens them for writing in this order, right after the fork.
+    files = [open(paths[k]) for k in ('stdout', 'stderr')]
+    shutil.rmtree(work)
+    return StartedTool(self, pid, [tool] + list(args), *files)
+
+  def _request(self, request):
+    self._proc.stdin.write(json.dumps(request) + '\n')
+    self._proc.stdin.flush()
+
+  def poll(self, pid):
+    """A started run's exit status, None while it runs (reaps it once)."""
+    with self._lock:
+      self._request({'wait': pid})
+      return self._answer('status')
+
   def close(self):
     self._proc.stdin.close()
     self._proc.wait()
+
+
+class StartedTool(object):
+  """What tests use of subprocess.Popen, for a run started by the server."""
+
+  def __init__(self, server, pid, args, stdout, stderr):
+    self._server = server
+    self.pid = pid
+    self.args = args
+    self.stdout = stdout
+    self.stderr = stderr
+    self.returncode = None
+
+  def poll(self):
+    if self.returncode is None:
+      self.returncode = self._server.poll(self.pid)
+    return self.returncode
+
+  def wait(self, timeout=None):
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while self.poll() is None:
+      if deadline is not None and time.monotonic() > deadline:
+        raise subprocess.TimeoutExpired(self.args, timeout)
+      time.sleep(0.02)
+    return self.returncode
+
+  def send_signal(self, sig):
+    if self.returncode is None:  # Not reaped: the pid is still its own.
+      os.kill(self.pid, sig)
+
+  def terminate(self):
+    self.send_signal(signal.SIGTERM)
+
+  def kill(self):
+    self.send_signal(signal.SIGKILL)
+
+  def communicate(self, timeout=None):
+    """(stdout, stderr) read to the end, once the tool has exited."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    texts = {}
+
+    def read(f):
+      texts[f] = f.read() if not f.closed else ''
+
+    readers = [threading.Thread(target=read, args=(f,), daemon=True)
+               for f in (self.stdout, self.stderr)]
+    for reader in readers:
+      reader.start()
+    for reader in readers:
+      reader.join(None if deadline is None else
+                  max(0.0, deadline - time.monotonic()))
+      if reader.is_alive():
+        raise subprocess.TimeoutExpired(self.args, timeout)
+    self.wait(None if deadline is None else
+              max(0.0, deadline - time.monotonic()))
+    self.stdout.close()
+    self.stderr.close()
+    return texts[self.stdout], texts[self.stderr]
 
 
 if __name__ == '__main__':
