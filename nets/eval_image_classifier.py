@@ -262,6 +262,13 @@ def evaluate(source, checkpoint_path, batch_size=100, max_num_batches=None,
     global_step = checkpoint.global_step
   check_num_classes(model_classes, source.num_classes, labels_offset, path)
   num_classes = source.num_classes - labels_offset
+  if tflite_model and model_classes != num_classes:
+    # A checkpoint's mismatch is explained when it is restored; this one
+    # would be a feed error.
+    raise ValueError(
+        'TensorFlow Lite model %s has %d classes and the dataset %d (minus '
+        '--labels_offset %d): it was converted from a model of other classes'
+        % (path, model_classes, source.num_classes, labels_offset))
   if eval_dir:
     outputs.check(os.path.join(eval_dir, 'events.out.tfevents'),
                   overwrite=True)

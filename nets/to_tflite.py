@@ -461,10 +461,10 @@ FLAGS = flags.FLAGS
 def define_flags():
   from nets import dataset_flags  # pylint: disable=g-import-not-at-top
   cli.define_shared_flags('checkpoint_path', 'num_classes', 'image_size',
-                          'moving_average_decay', 'overwrite',
-                          required=['checkpoint_path'])
-  cli.define_path('output', None, 'TensorFlow Lite file to write, e.g. '
-                  'model.tflite.')
+                          'moving_average_decay', 'overwrite', 'output',
+                          required=['checkpoint_path', 'output'],
+                          notes={'output': 'TensorFlow Lite, e.g. '
+                                           'model.tflite.'})
   flags.DEFINE_enum('quantize', 'none', QUANTIZE_MODES,
                     'none: float32; float16: float16 weights; dynamic: int8 '
                     'weights; int8: int8 weights and activations, calibrated '
@@ -481,7 +481,6 @@ def define_flags():
                        'Run the model against the slim graph before '
                        'writing it.')
   dataset_flags.define_flags(split='train')
-  flags.mark_flags_as_required(['output'])
 
 
 def main(argv):

@@ -187,7 +187,14 @@ class ToTfliteTest(tf.test.TestCase):
 
   def testEvaluateErrors(self):
     model = self.paths['none']
+    one_class = os.path.join(self.dir, 'one_class')
+    shutil.copytree(os.path.join(self.images_dir, 'class_0'),
+                    os.path.join(one_class, 'class_0'))
     for args, message in [
+        (['--tflite_model=' + model, '--image_dir=' + one_class],
+         'TensorFlow Lite model %s has %d classes and the dataset 1 (minus '
+         '--labels_offset 0): it was converted from a model of other '
+         'classes' % (model, CLASSES)),
         (['--tflite_model=' + model, '--eval_image_size=80'],
          'TensorFlow Lite model %s takes 75x75 images; --eval_image_size is '
          '80' % model),
@@ -197,7 +204,7 @@ class ToTfliteTest(tf.test.TestCase):
         (['--tflite_model=' + self.ckpt + '.index'],
          'cannot load TensorFlow Lite model %s.index: ' % self.ckpt)]:
       status, stdout, stderr = testing.run_tool(
-          EVAL, '--image_dir=' + self.images_dir, *args)
+          EVAL, '--image_dir=' + self.images_dir, *args)  # The last one wins.
       self.assertEqual((status, stdout), (1, ''), args)
       self.assertLen(stderr, 1)
       self.assertTrue(stderr[0].startswith('nets.eval_image_classifier: '
