@@ -65,6 +65,9 @@ def _serve():
 def _run_in_child(request):
   """Becomes `python -c ...` running the tool: fds, argv, prelude, __main__."""
   import runpy  # pylint: disable=g-import-not-at-top
+  # Ctrl-C as a user's shell leaves it to Python (a test runner's worker may
+  # ignore SIGINT, and that would be inherited).
+  signal.signal(signal.SIGINT, signal.default_int_handler)
   devnull = os.open(os.devnull, os.O_RDONLY)
   os.dup2(devnull, 0)
   os.close(devnull)
