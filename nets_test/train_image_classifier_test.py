@@ -33,6 +33,7 @@ HEADS = 'InceptionV3/Logits,InceptionV3/AuxLogits'
 LOGITS = 'InceptionV3/Logits'
 STEPS, RESUMED_STEPS = 30, 33
 EMA_DECAY = 0.9
+SEED = 1
 
 
 def write_images(root):
@@ -84,7 +85,10 @@ class FineTuneTest(tf.test.TestCase):
     cls.train_dir = os.path.join(cls.dir, 'train')
     args = train_args(cls.train_dir, cls.dataset_dir, cls.checkpoint,
                       '--freeze_batch_norm', '--log_every_n_steps=1',
-                      '--moving_average_decay=%g' % EMA_DECAY)
+                      '--moving_average_decay=%g' % EMA_DECAY,
+                      # Unseeded, the loss fell to 0.6-0.7x in three runs
+                      # and not at all (1.08x) in a fourth.
+                      '--seed=%d' % SEED)
     cls.first = testing.run_tool(TOOL, *args,
                                  '--max_number_of_steps=%d' % STEPS)
     cls.saved = testing.read_checkpoint(
