@@ -205,26 +205,32 @@ def frozen_graph_def(checkpoint=None, num_classes=None, image_size=299,
 
 
 def predict(checkpoint, images, num_classes=None, moving_average_decay=None,
-            optimize=False, weights=None):
+            optimize=False, weights=None, batch_size=None):
   """[logits, probabilities] of `build`'s model on NumPy `images`.
 
   Args:
     checkpoint, num_classes, moving_average_decay, optimize, weights: see
       `build` (for 0 classes: [pooled features]).
     images: float32 [batch, height, width, 3] in [-1, 1].
+    batch_size: run this many images at a time (default: all at once).
 
   Returns:
     A list of np.ndarray.
   """
   with tf.Graph().as_default() as graph:
-    inputs = tf.placeholder(tf.float32, images.shape)
+    inputs = tf.placeholder(tf.float32, images.shape if batch_size is None
+                            else (None,) + tuple(images.shape[1:]))
     model = build(inputs, checkpoint, num_classes, optimize,
                   moving_average_decay=moving_average_decay, weights=weights)
     fetches = [model.logits] + ([model.probabilities]
                                 if model.probabilities is not None else [])
     with tf.Session(graph=graph, config=model.session_config) as sess:
       model.initialize(sess)
-      return sess.run(fetches, {inputs: images})
+      step = batch_size or len(images)
+      parts = [sess.run(fetches, {inputs: images[i:i + step]})
+               for i in range(0, len(images), step)]
+  return [np.concatenate([part[k] for part in parts])
+          for k in range(len(fetches))]
 
 
 # --- Names of earlier versions ------------------------------------------------

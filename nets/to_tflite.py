@@ -280,16 +280,9 @@ def split_held_out(images, num_calibration_images, verify_output=True):
 def reference_outputs(checkpoint, images, num_classes,
                       moving_average_decay=None):
   """[logits, probabilities] of the slim graph, REFERENCE_BATCH_SIZE at once."""
-  with tf.Graph().as_default() as graph:
-    inputs = tf.placeholder(tf.float32, [None] + list(images.shape[1:]))
-    model = inference.build(inputs, checkpoint, num_classes,
-                            moving_average_decay=moving_average_decay)
-    with tf.Session(graph=graph) as sess:
-      model.initialize(sess)
-      parts = [sess.run([model.logits, model.probabilities],
-                        {inputs: images[i:i + REFERENCE_BATCH_SIZE]})
-               for i in range(0, len(images), REFERENCE_BATCH_SIZE)]
-  return [np.concatenate([p[k] for p in parts]) for k in range(2)]
+  return inference.predict(checkpoint, images, num_classes,
+                           moving_average_decay,
+                           batch_size=REFERENCE_BATCH_SIZE)
 
 
 def tflite_outputs(model_path, images):
