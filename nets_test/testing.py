@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception_utils
+from nets import inception_v3
 from nets import nets_factory
 from nets import preprocessing
 from nets_test import warm_tools
@@ -196,23 +197,36 @@ def assign(sess, variables, values):
            {v.initializer.inputs[1]: values[v.op.name] for v in variables})
 
 
-_MODEL_VARIABLES = {}
+_BUILT_VARIABLES = []  # [(name, shape)] of one build: 299 pixels, 1001 classes.
 
 
 def model_variables(num_classes=1001, image_size=299):
   """[(name, shape)] of the classifier's variables, in creation order.
 
-  Built once per test process and size: building the full network costs
-  more than writing its checkpoint.
+  The network is built once per test process (building it costs more than
+  writing its checkpoint); other sizes and class counts differ only in the
+  heads' class dimension and the aux conv's kernel (and name), shrunk to
+  the pooled Mixed_6e map as inception_v3 shrinks it.
   """
-  key = (num_classes, image_size)
-  if key not in _MODEL_VARIABLES:
+  if not _BUILT_VARIABLES:
     with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, image_size, image_size, 3])
-      build_classifier(images, num_classes=num_classes)
-      _MODEL_VARIABLES[key] = [(v.op.name, v.shape.as_list())
-                               for v in tf.global_variables()]
-  return _MODEL_VARIABLES[key]
+      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+      build_classifier(images, num_classes=1001)
+      _BUILT_VARIABLES.extend((v.op.name, v.shape.as_list())
+                              for v in tf.global_variables())
+  aux_map = (inception_v3.feature_map_size(image_size, 'Mixed_6e') - 5) // 3 + 1
+  aux_kernel = min(aux_map, 5)
+  variables = []
+  for name, shape in _BUILT_VARIABLES:
+    if name.startswith(inception_v3.HEAD_SCOPES) and shape[-1] == 1001:
+      shape = shape[:-1] + [num_classes]
+    aux_conv = inception_v3.AUX_LOGITS_SCOPE + '/Conv2d_2a_5x5/'
+    if name.startswith(aux_conv):  # Named by its kernel, as built.
+      name = name.replace('5x5', '%dx%d' % (aux_kernel, aux_kernel))
+      if name.endswith('/weights'):
+        shape = [aux_kernel, aux_kernel] + shape[2:]
+    variables.append((name, shape))
+  return variables
 
 
 def random_model_values(num_classes=1001, image_size=299, seed=0):
