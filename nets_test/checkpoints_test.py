@@ -22,19 +22,23 @@ class CheckpointsTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.dir = os.path.join(tf.test.get_temp_dir(), 'checkpoints_test')
-    shadows = {name + EMA: value for name, value in
-               testing.random_model_values(1001, seed=7).items()}
+    # testing.write_checkpoint's values, of the variables of the tests'
+    # shared models (building the model again for them costs more).
+    def random_values(num_classes, seed):
+      with cls.model_graph(num_classes).as_default():
+        return testing.random_values(tf.global_variables(), seed)
+    shadows = {name + EMA: value
+               for name, value in random_values(1001, seed=7).items()}
     cls.global_step = np.int64(1234)
     # Released-like: V1 file, 1001 classes, plus global_step and EMA shadows.
     cls.v1_path = os.path.join(cls.dir, 'v1', 'inception_v3.ckpt')
-    extra = dict(shadows, global_step=cls.global_step)
-    cls.v1 = testing.write_checkpoint(cls.v1_path, num_classes=1001,
-                                      version='V1', seed=1,
-                                      extra_variables=extra)
+    cls.v1 = dict(random_values(1001, seed=1), global_step=cls.global_step,
+                  **shadows)
+    testing.save_tensors(cls.v1_path, cls.v1, 'V1')
     # V2 prefix, 1000 classes, no shadows.
     cls.v2_path = os.path.join(cls.dir, 'v2', 'model.ckpt-1000')
-    cls.v2 = testing.write_checkpoint(cls.v2_path, num_classes=1000,
-                                      version='V2', seed=2)
+    cls.v2 = random_values(1000, seed=2)
+    testing.save_tensors(cls.v2_path, cls.v2, 'V2')
 
   @classmethod
   def tearDownClass(cls):
@@ -43,21 +47,23 @@ class CheckpointsTest(tf.test.TestCase):
 
   _graphs = {}
 
-  def model_graph(self, num_classes, size=299):
+  @classmethod
+  def model_graph(cls, num_classes, size=299):
     """A graph holding the model (under the arg scope), built once per class.
 
     The tests on it only read its variables and add restore ops, so they can
     share it; a build costs more than most of these tests.
     """
     key = (num_classes, size)
-    if key not in self._graphs:
+    if key not in cls._graphs:
       graph = tf.Graph()
       with graph.as_default():
-        self.build(num_classes, size)
-      self._graphs[key] = graph
-    return self._graphs[key]
+        cls.build(num_classes, size)
+      cls._graphs[key] = graph
+    return cls._graphs[key]
 
-  def build(self, num_classes, size=299, arg_scope=True, **kwargs):
+  @staticmethod
+  def build(num_classes, size=299, arg_scope=True, **kwargs):
     """Builds the model in the current default graph."""
     images = tf.placeholder(tf.float32, [1, size, size, 3])
     if arg_scope:
@@ -130,8 +136,7 @@ class CheckpointsTest(tf.test.TestCase):
     self.assert_values(restored, self.v1, restored)
 
   def testRestoreV21000ClassesOutsideTheGraphContext(self):
-    with tf.Graph().as_default() as graph:
-      self.build(1000)
+    with self.model_graph(1000).as_default() as graph:
       fn = checkpoints.restore_fn(self.v2_path)
       variables = slim.get_model_variables()
       init = tf.global_variables_initializer()
@@ -264,8 +269,7 @@ class CheckpointsTest(tf.test.TestCase):
   # --- Fine-tuning, EMA -----------------------------------------------------------
 
   def testFineTune10ClassesExcludingHeads(self):
-    with tf.Graph().as_default():
-      self.build(10)
+    with self.model_graph(10).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(self.v1_path)
       self.assertIn('1001 classes, the model 10', str(cm.exception))
@@ -394,8 +398,7 @@ class CheckpointsTest(tf.test.TestCase):
                r'vgg_16/conv1/conv1_1/weights\)\.$' % path)
     with self.assertRaisesRegex(checkpoints.CheckpointError, message):
       checkpoints.resolve(path)
-    with tf.Graph().as_default():
-      self.build(10, size=150, create_aux_logits=False)
+    with self.model_graph(10).as_default():
       with self.assertRaises(checkpoints.CheckpointMismatchError) as cm:
         checkpoints.restore_fn(path)
     self.assertIn('probably it is not an Inception V3 checkpoint (its '

@@ -129,8 +129,8 @@ class ClassifyTest(tf.test.TestCase):
   def testNonFiniteWeightsAreAnErrorNotAnAnswer(self):
     path = os.path.join(self.get_temp_dir(), 'nan', 'model.ckpt')
     nan = np.full([1001], np.nan, np.float32)
-    testing.write_checkpoint(
-        path, image_size=SIZE, seed=5,
+    testing.write_checkpoint(  # 299's variables, as setUpClass's: no build.
+        path, seed=5,
         overrides={'InceptionV3/Logits/Conv2d_1c_1x1/biases': nan})
     for optimize in (False, True):
       with self.assertRaisesRegex(

@@ -6,23 +6,33 @@ import tensorflow.compat.v1 as tf
 from nets import inception
 from nets import nets_factory
 from nets_test import released_variables
+from nets_test import testing
+
+BATCH_SIZE, NUM_CLASSES = 2, 1000
+
+
+def _default_network(net):
+  """(graph, (logits, end_points)) of get_network_fn(net, 1000) on 2 random
+  images of its default size; built once per test process (the tests only
+  read it)."""
+  def build():
+    net_fn = nets_factory.get_network_fn(net, num_classes=NUM_CLASSES)
+    image_size = getattr(net_fn, 'default_image_size', 224)
+    return net_fn(tf.random_uniform((BATCH_SIZE, image_size, image_size, 3)))
+  return testing.shared_graph(('get_network_fn', net, NUM_CLASSES, 'random',
+                               BATCH_SIZE), build)
 
 
 class NetworksTest(tf.test.TestCase):
   """research/slim's nets_factory_test, for the networks of this port."""
 
   def testGetNetworkFn(self):
-    batch_size, num_classes = 2, 1000
     for net in nets_factory.networks_map:
-      with tf.Graph().as_default() as graph, self.session(graph):
-        net_fn = nets_factory.get_network_fn(net, num_classes=num_classes)
-        image_size = getattr(net_fn, 'default_image_size', 224)
-        inputs = tf.random_uniform((batch_size, image_size, image_size, 3))
-        logits, end_points = net_fn(inputs)
-        self.assertIsInstance(logits, tf.Tensor)
-        self.assertIsInstance(end_points, dict)
-        self.assertEqual(logits.get_shape().as_list()[0], batch_size)
-        self.assertEqual(logits.get_shape().as_list()[-1], num_classes)
+      _, (logits, end_points) = _default_network(net)
+      self.assertIsInstance(logits, tf.Tensor)
+      self.assertIsInstance(end_points, dict)
+      self.assertEqual(logits.get_shape().as_list()[0], BATCH_SIZE)
+      self.assertEqual(logits.get_shape().as_list()[-1], NUM_CLASSES)
 
 
 class NetsFactoryTest(tf.test.TestCase):
@@ -45,12 +55,12 @@ class NetsFactoryTest(tf.test.TestCase):
       nets_factory.get_network_fn('inception_v4', 1001)
 
   def testBuildsUnderItsArgScope(self):
-    with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      logits, _ = nets_factory.get_network_fn('inception_v3', 1001)(images)
+    # testGetNetworkFn's build: get_network_fn('inception_v3', 1000).
+    graph, (logits, _) = _default_network('inception_v3')
+    with graph.as_default():
       self.assertEqual(logits.op.name, 'InceptionV3/Logits/SpatialSqueeze')
       shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
-      self.assertEqual(shapes, released_variables.released_variables(1001))
+      self.assertEqual(shapes, released_variables.released_variables(1000))
       # is_training=False by default: BatchNorm in inference mode.
       self.assertEqual(tf.get_collection(tf.GraphKeys.UPDATE_OPS), [])
       # weight_decay=0.0 by default: no regularization.
@@ -138,9 +148,11 @@ class NetsFactoryTest(tf.test.TestCase):
       with self.session() as sess:
         sess.run(tf.global_variables_initializer())
         rng = np.random.RandomState(0)
-        for v in tf.global_variables():  # Statistics unlike a batch's.
-          if 'moving_' in v.op.name:
-            v.load(rng.uniform(0.5, 1.5, v.shape.as_list()), sess)
+        moving = [v for v in tf.global_variables() if 'moving_' in v.op.name]
+        # Statistics unlike a batch's, in one run (a load each costs a run).
+        testing.assign(sess, moving, {
+            v.op.name: rng.uniform(0.5, 1.5, v.shape.as_list()).astype(
+                np.float32) for v in moving})
         ours, inference, training = sess.run(outputs)
     self.assertAllClose(ours, inference, rtol=1e-4, atol=1e-5)
     self.assertGreater(np.abs(ours - training).max(), 0.1)

@@ -26,8 +26,14 @@ def _build(images, num_classes):
                                   is_training=False)
 
 
-class FineTuningTest(tf.test.TestCase):
-  """Restoring the trunk of a 1001-class checkpoint into a 10-class model."""
+class SlimVariablesTest(tf.test.TestCase):
+  """Restoring the trunk of a 1001-class checkpoint into a 10-class model,
+  and slim's parameter count.
+
+  The tests share one build of the model (setUpClass), with a variable of
+  another scope, a model variable of another scope and a variable that no
+  checkpoint holds; they only read it and restore into it.
+  """
 
   @classmethod
   def setUpClass(cls):
@@ -39,75 +45,71 @@ class FineTuningTest(tf.test.TestCase):
       cls.values[version] = testing.write_checkpoint(
           path, num_classes=1001, version=version, seed=4)
       cls.paths[version] = path
-
-  def testGetModelVariables(self):
-    with tf.Graph().as_default():
+    cls.graph = tf.Graph()
+    with cls.graph.as_default():
       images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      _build(images, 1001)
+      _build(images, 10)
+      cls.restore = slim.get_variables_to_restore(exclude=HEADS)
       with tf.variable_scope('Other'):
         tf.Variable(1.0, name='unrelated')
         slim.model_variable('weights', shape=[2])
+      cls.not_in_checkpoint = tf.Variable(7.0, name='not_in_checkpoint')
+      cls.init = tf.global_variables_initializer()
+      var_list = cls.restore + [cls.not_in_checkpoint]
+      cls.restore_fns = {
+          version: (slim.assign_from_checkpoint_fn(path, var_list,
+                                                   ignore_missing_vars=True),
+                    slim.assign_from_checkpoint_fn(path, var_list))
+          for version, path in cls.paths.items()}
+    cls.graph.finalize()
+
+  def testGetModelVariables(self):
+    with self.graph.as_default():
       model_variables = slim.get_model_variables('InceptionV3')
-      self.assertEqual({v.op.name: v.shape.as_list() for v in model_variables},
-                       released_variables.released_variables(1001))
+      self.assertIn('Other/weights',
+                    [v.op.name for v in slim.get_model_variables()])
+    self.assertEqual({v.op.name: v.shape.as_list() for v in model_variables},
+                     released_variables.released_variables(10))
 
   def testGetVariablesToRestoreExcludesTheHeads(self):
-    with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      _build(images, 10)
-      restore = slim.get_variables_to_restore(exclude=HEADS)
-      names = [v.op.name for v in restore]
-      expected = [name for name in released_variables.released_variables(1001)
-                  if not name.startswith(tuple(HEADS))]
-      self.assertCountEqual(names, expected)
-      self.assertLen(names, 388 - 12)  # 2 logits and 10 aux head variables
+    names = [v.op.name for v in self.restore]
+    expected = [name for name in released_variables.released_variables(1001)
+                if not name.startswith(tuple(HEADS))]
+    self.assertCountEqual(names, expected)
+    self.assertLen(names, 388 - 12)  # 2 logits and 10 aux head variables
+    # Variables of other scopes stay in.
+    with self.graph.as_default():
+      names = [v.op.name for v in slim.get_variables_to_restore(exclude=HEADS)]
+    self.assertCountEqual(names, expected + ['Other/unrelated', 'Other/weights',
+                                             'not_in_checkpoint'])
 
-  def _check_assign_from_checkpoint_fn(self, version):
-    with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      _build(images, 10)
-      restore = slim.get_variables_to_restore(exclude=HEADS)
-      not_in_checkpoint = tf.Variable(7.0, name='not_in_checkpoint')
-      init_fn = slim.assign_from_checkpoint_fn(
-          self.paths[version], restore + [not_in_checkpoint],
-          ignore_missing_vars=True)
-      strict_fn = slim.assign_from_checkpoint_fn(
-          self.paths[version], restore + [not_in_checkpoint])
-      with self.session() as sess:
-        sess.run(tf.global_variables_initializer())
+  def testAssignFromV1AndV2Checkpoints(self):
+    for version in ('V1', 'V2'):
+      init_fn, strict_fn = self.restore_fns[version]
+      with tf.Session(graph=self.graph) as sess:
+        sess.run(self.init)
         init_fn(sess)
-        restored = sess.run({v.op.name: v for v in restore})
-        self.assertEqual(sess.run(not_in_checkpoint), 7.0)
+        restored = sess.run({v.op.name: v for v in self.restore})
+        self.assertEqual(sess.run(self.not_in_checkpoint), 7.0)
         with self.assertRaises(tf.errors.NotFoundError):
           strict_fn(sess)
-    written = self.values[version]
-    for name, value in restored.items():
-      np.testing.assert_array_equal(value, written[name], name)
-
-  def testAssignFromV1Checkpoint(self):
-    self._check_assign_from_checkpoint_fn('V1')
-
-  def testAssignFromV2Checkpoint(self):
-    self._check_assign_from_checkpoint_fn('V2')
-
-
-class ModelAnalyzerTest(tf.test.TestCase):
+      written = self.values[version]
+      self.assertLen(restored, 388 - 12)
+      for name, value in restored.items():
+        np.testing.assert_array_equal(value, written[name], (version, name))
 
   def testParameterCounts(self):
-    with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      with slim.arg_scope(inception.inception_v3_arg_scope()):
-        inception.inception_v3_base(images)
-      total, _ = slim.model_analyzer.analyze_vars(slim.get_model_variables(),
-                                                  print_info=False)
-      self.assertEqual(total, 21802784)  # slim's inception_v3_test
-    with tf.Graph().as_default():
-      images = tf.placeholder(tf.float32, [1, 299, 299, 3])
-      _build(images, 1000)
-      total, size = slim.model_analyzer.analyze_vars(
-          slim.get_model_variables(), print_info=False)
+    with self.graph.as_default():
+      model_variables = slim.get_model_variables('InceptionV3')
+    # The trunk: the variables inception_v3_base makes.
+    trunk = [v for v in model_variables
+             if not v.op.name.startswith(tuple(HEADS))]
+    total, _ = slim.model_analyzer.analyze_vars(trunk, print_info=False)
+    self.assertEqual(total, 21802784)  # slim's inception_v3_test
+    total, size = slim.model_analyzer.analyze_vars(model_variables,
+                                                   print_info=False)
     expected = sum(int(np.prod(shape)) for shape in
-                   released_variables.released_variables(1000).values())
+                   released_variables.released_variables(10).values())
     self.assertEqual(total, expected)
     self.assertEqual(size, 4 * expected)  # float32
 

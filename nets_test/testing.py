@@ -327,6 +327,28 @@ def read_checkpoint(path):
           for name in reader.get_variable_to_shape_map()}
 
 
+_SHARED_GRAPHS = {}
+
+
+def shared_graph(key, build):
+  """(graph, build()'s result), build() run in a graph of its own once per
+  test process and key.
+
+  For tests that only read a network (names, shapes, end points, variables,
+  collections): a build of Inception V3 costs ~4 CPU-s at any image size.
+  `key` says what build() makes, e.g. ('inception_v3', 1000, (5, 299, 299,
+  3)). The graph is finalized: a test cannot add to it (an op a session
+  needs, such as an initializer, is made by build()).
+  """
+  if key not in _SHARED_GRAPHS:
+    graph = tf.Graph()
+    with graph.as_default():
+      built = build()
+    graph.finalize()
+    _SHARED_GRAPHS[key] = graph, built
+  return _SHARED_GRAPHS[key]
+
+
 _REFERENCE_GRAPHS = {}
 
 
