@@ -371,10 +371,16 @@ class BuildTest(tf.test.TestCase):
     # Where it is (forward-backward from 107 pixels): HarnessRunTest.
     # testForwardBackwardRunsTheBackwardPass sees its gradients run at 107;
     # too large for it (400): testLargeInputsPoolGlobally.
-    for mode, size in (('forward-backward', 106), ('forward', 299)):
-      model = graphs.build_model(Config(mode=mode, batch_size=1,
-                                        image_size=size))
-      self.assertNotIn('AuxLogits', variable_scopes(model), (mode, size))
+    model = graphs.build_model(Config(mode='forward-backward', batch_size=1,
+                                      image_size=106))
+    self.assertNotIn('AuxLogits', variable_scopes(model))
+    # Forward builds inference.build's graph, whose variables model_facts
+    # lists (built once per process here: shared_model_facts): none of the
+    # aux head's at 299, where the loss would have it.
+    shapes, _ = weights_lib.model_facts(1000, 299)
+    self.assertIn('InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights',
+                  shapes)
+    self.assertFalse([n for n in shapes if '/AuxLogits/' in n])
 
   def testLargeInputsPoolGlobally(self):
     for mode in ('forward', 'forward-backward'):
