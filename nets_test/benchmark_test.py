@@ -181,9 +181,15 @@ def wait_until_stopped(pid, timeout=testing.SUBPROCESS_TIMEOUT_S):
   """Waits until process `pid` is stopped (state T in /proc/pid/stat)."""
   deadline = time.monotonic() + timeout
   while time.monotonic() < deadline:
-    with open('/proc/%d/stat' % pid) as f:
-      if f.read().rsplit(')', 1)[1].split()[0] in ('T', 't'):
-        return
+    try:
+      with open('/proc/%d/stat' % pid) as f:
+        state = f.read().rsplit(')', 1)[1].split()[0]
+    except FileNotFoundError:
+      state = 'X'
+    if state in ('T', 't'):
+      return
+    if state in ('Z', 'X'):
+      raise AssertionError('process %d ended before it stopped itself' % pid)
     time.sleep(0.01)
   raise AssertionError('process %d did not stop itself' % pid)
 
