@@ -68,6 +68,50 @@ TINY_STEPS = {'num_batches': 3, 'num_warmup_batches': 1, 'display_every': 1}
 LOG_LINE = re.compile(r'[IW]\d{4} ')
 
 
+_MODEL_FACTS = {}
+_model_facts = weights_lib.model_facts
+
+
+def shared_model_facts(num_classes, image_size):
+  """weights_lib.model_facts, computed once per shape in this test process.
+
+  Each computation builds the network (~4 CPU-s); the harness asks for the
+  same shapes in many tests here (load_weights, run_compare).
+  """
+  key = (num_classes, image_size)
+  if key not in _MODEL_FACTS:
+    _MODEL_FACTS[key] = _model_facts(num_classes, image_size)
+  shapes, flops = _MODEL_FACTS[key]
+  return {name: list(shape) for name, shape in shapes.items()}, flops
+
+
+_PATCHES = [mock.patch.object(weights_lib, 'model_facts', shared_model_facts)]
+
+
+def setUpModule():
+  for patch in _PATCHES:
+    patch.start()
+
+
+def tearDownModule():
+  for patch in _PATCHES:
+    patch.stop()
+
+
+_V1_CHECKPOINT = []
+
+
+def v1_checkpoint():
+  """(path, values) of a V1 checkpoint of 1001 classes, as slim released
+  them; written once per test process (the tests only read it)."""
+  if not _V1_CHECKPOINT:
+    path = os.path.join(tempfile.mkdtemp(dir=tf.test.get_temp_dir()), 'v1',
+                        'model.ckpt')
+    _V1_CHECKPOINT.append((path, testing.write_checkpoint(
+        path, num_classes=1001, image_size=299, version='V1', seed=3)))
+  return _V1_CHECKPOINT[0]
+
+
 def free_port():
   """A loopback port nobody listens on (for now)."""
   with socket.socket() as s:
@@ -99,9 +143,10 @@ def error_lines(stderr):
           not LOG_LINE.match(l)]
 
 
-def start_cli(*args, fresh=False):
+def start_cli(*args, prelude='', fresh=False):
   """benchmark.py started as a user starts it (stdout and stderr piped)."""
-  return testing.start_tool('benchmark.py', *args, fresh=fresh)
+  return testing.start_tool('benchmark.py', *args, prelude=prelude,
+                            fresh=fresh)
 
 
 def first_line(proc, timeout=testing.SUBPROCESS_TIMEOUT_S):
@@ -112,6 +157,41 @@ def first_line(proc, timeout=testing.SUBPROCESS_TIMEOUT_S):
     proc.kill()
     raise AssertionError('no step line: %s' % proc.communicate()[1][-3000:])
   return line.rstrip('\n')
+
+
+# A benchmark.py run (warm fork) that stops itself (SIGSTOP) before its
+# second timed step: after it has claimed its files and printed step 0.
+_STOP_BEFORE_THE_SECOND_STEP = """
+import os, signal
+from nets.benchmarking import timing
+_time_steps = timing.time_steps
+def _stopping(run_step, *args, **kwargs):
+  calls = []
+  def step():
+    calls.append(1)
+    if len(calls) == 3:  # The burn-in step, step 0, then this one.
+      os.kill(os.getpid(), signal.SIGSTOP)
+    return run_step()
+  return _time_steps(step, *args, **kwargs)
+timing.time_steps = _stopping
+"""
+
+
+def wait_until_stopped(pid, timeout=testing.SUBPROCESS_TIMEOUT_S):
+  """Waits until process `pid` is stopped (state T in /proc/pid/stat)."""
+  deadline = time.monotonic() + timeout
+  while time.monotonic() < deadline:
+    try:
+      with open('/proc/%d/stat' % pid) as f:
+        state = f.read().rsplit(')', 1)[1].split()[0]
+    except FileNotFoundError:
+      state = 'X'
+    if state in ('T', 't'):
+      return
+    if state in ('Z', 'X'):
+      raise AssertionError('process %d ended before it stopped itself' % pid)
+    time.sleep(0.01)
+  raise AssertionError('process %d did not stop itself' % pid)
 
 
 def leftovers(directory):
@@ -285,19 +365,28 @@ class TargetsTest(tf.test.TestCase):
       devices.check_target('grpc://localhost:%d' % port)
 
 
+def variable_scopes(model):
+  """The scopes just below InceptionV3/ of a built Model's variables."""
+  with model.graph.as_default():
+    return {v.op.name.split('/')[1] for v in tf.global_variables()}
+
+
 class BuildTest(tf.test.TestCase):
 
   def testAuxHeadOnlyWhereTheLossNeedsItAndItFits(self):
-    def scopes(**kw):
-      model = graphs.build_model(Config(batch_size=1, **kw))
-      with model.graph.as_default():
-        return {v.op.name.split('/')[1] for v in tf.global_variables()}
-    self.assertIn('AuxLogits', scopes(mode='forward-backward', image_size=107))
-    self.assertNotIn('AuxLogits',
-                     scopes(mode='forward-backward', image_size=106))
-    self.assertNotIn('AuxLogits', scopes(mode='forward', image_size=299))
-    self.assertNotIn('AuxLogits',  # Its logits would not be 1x1 there.
-                     scopes(mode='forward-backward', image_size=400))
+    # Where it is (forward-backward from 107 pixels): HarnessRunTest.
+    # testForwardBackwardRunsTheBackwardPass sees its gradients run at 107;
+    # too large for it (400): testLargeInputsPoolGlobally.
+    model = graphs.build_model(Config(mode='forward-backward', batch_size=1,
+                                      image_size=106))
+    self.assertNotIn('AuxLogits', variable_scopes(model))
+    # Forward builds inference.build's graph, whose variables model_facts
+    # lists (built once per process here: shared_model_facts): none of the
+    # aux head's at 299, where the loss would have it.
+    shapes, _ = weights_lib.model_facts(1000, 299)
+    self.assertIn('InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights',
+                  shapes)
+    self.assertFalse([n for n in shapes if '/AuxLogits/' in n])
 
   def testLargeInputsPoolGlobally(self):
     for mode in ('forward', 'forward-backward'):
@@ -308,6 +397,8 @@ class BuildTest(tf.test.TestCase):
       self.assertTrue(pools, mode)
       if mode == 'forward':
         self.assertEqual(model.fetch.shape.as_list(), [1, 10])
+      else:  # No aux head: its logits would not be 1x1 there.
+        self.assertNotIn('AuxLogits', variable_scopes(model))
 
   def testTrainingTowersAreTheTrainersClones(self):
     towers = ('/device:CPU:0', '/device:CPU:1')
@@ -333,9 +424,7 @@ class BuildTest(tf.test.TestCase):
       graphs.build_model(Config(data_format='NCHW'))
 
   def testCheckpointWeightsAreTheOnesTimed(self):
-    path = os.path.join(self.get_temp_dir(), 'v1', 'model.ckpt')
-    values = testing.write_checkpoint(path, num_classes=1001, image_size=299,
-                                      version='V1', seed=3)
+    path, values = v1_checkpoint()
     config = Config(batch_size=1, image_size=75, num_classes=1001,
                               checkpoint_path=os.path.dirname(path))
     model = graphs.build_model(config)
@@ -497,9 +586,7 @@ class BadInputTest(tf.test.TestCase):
          '--onnx_model=%s: no such file' % missing)])
 
   def testCheckpointThatDoesNotFit(self):
-    path = os.path.join(self.get_temp_dir(), 'ckpt1001', 'model.ckpt')
-    testing.write_checkpoint(path, num_classes=1001, image_size=299,
-                             version='V1')
+    path, _ = v1_checkpoint()
     self.assertOneLineError(
         [*TINY, '--checkpoint_path=' + path], '--checkpoint_path=' + path,
         'InceptionV3/Logits/Conv2d_1c_1x1/weights: [1, 1, 2048, 1000] vs '
@@ -508,45 +595,6 @@ class BadInputTest(tf.test.TestCase):
 
 class CommandLineTest(tf.test.TestCase):
   """benchmark.py as the user runs it."""
-
-  def testForwardRecordAndTrace(self):
-    json_path = os.path.join(self.get_temp_dir(), 'run.json')
-    trace_path = os.path.join(self.get_temp_dir(), 'step.trace.json')
-    result = run_cli(*TINY, '--json_output=' + json_path,
-                     '--trace_file=' + trace_path)
-    self.assertEqual(result.returncode, 0, result.stderr)
-    lines = result.stdout.splitlines()
-    with open(json_path) as f:
-      record = json.load(f)
-    self.assertLen(lines, 5)
-    self.assertEqual([STEP_LINE.match(l).group(1) for l in lines[:3]],
-                     ['0', '1', '2'])
-    durations = record['durations_sec']
-    self.assertLen(durations, 3)
-    self.assertLen(record['warmup_durations_sec'], 1)
-    self.assertEqual(FINAL_LINE.match(lines[3]).groups(),
-                     ('Forward', '3', '%.3f' % np.mean(durations),
-                      '%.3f' % np.std(durations)))
-    summary = SUMMARY_LINE.match(lines[4]).groups()
-    self.assertEqual(summary[2:4], ('1', '%.3f' % np.median(durations)))
-
-    self.assertEqual(record['tensorflow_version'], tf.__version__)
-    self.assertEqual(record['info_string'], 'Forward')
-    expected = {'mode': 'forward', 'batch_size': 1, 'image_size': 75,
-                'num_classes': 1000, 'devices': ['/device:CPU:0'],
-                'data_format': 'NHWC', 'xla': False}
-    self.assertEqual({k: record['config'][k] for k in expected}, expected)
-    self.assertEqual(record['flags']['num_batches'], 3)
-    self.assertEqual(record['device']['towers'], ['/device:CPU:0'])
-    self.assertAllClose(record['statistics']['mean_sec'], np.mean(durations))
-    self.assertAllClose(record['statistics']['images_per_sec'],
-                        1 / np.mean(durations))
-
-    ops = trace_ops_by_device(trace_path)
-    cpu0 = [d for d in ops if d.endswith('device:CPU:0 Compute')]
-    self.assertLen(cpu0, 1)
-    self.assertTrue(has_op(ops[cpu0[0]], 'Conv2D'))
-    self.assertIn('InceptionV3/Logits/SpatialSqueeze', op_names(trace_path))
 
   def testLocalServerTarget(self):
     port = free_port()
@@ -571,27 +619,48 @@ class CommandLineTest(tf.test.TestCase):
     self.assertTrue(any(d.startswith('/job:bench/') and has_op(ops, 'Conv2D')
                         for d, ops in trace_ops_by_device(trace_path).items()))
 
-  def testSeedFormatOnStdoutAndProgressOnStderr(self):
-    json_path = os.path.join(self.get_temp_dir(), 'cli.json')
+  def testForwardRunsLinesRecordAndTrace(self):
+    json_path = os.path.join(self.get_temp_dir(), 'run.json')
+    trace_path = os.path.join(self.get_temp_dir(), 'step.trace.json')
     # A new interpreter, so TensorFlow's start-up is part of what is checked.
     result = testing.tool_process('benchmark.py', *TINY,
-                                  '--json_output=' + json_path, fresh=True)
+                                  '--json_output=' + json_path,
+                                  '--trace_file=' + trace_path, fresh=True)
     self.assertEqual(result.returncode, 0, result.stderr)
+    # The seed's format on stdout, the progress on stderr.
     lines = result.stdout.splitlines()
+    with open(json_path) as f:
+      record = json.load(f)
     self.assertLen(lines, 5)
-    for line in lines[:3]:
-      self.assertRegex(line, STEP_LINE)
-    self.assertRegex(lines[3], FINAL_LINE)
-    self.assertRegex(lines[4], SUMMARY_LINE)
+    self.assertEqual([STEP_LINE.match(l).group(1) for l in lines[:3]],
+                     ['0', '1', '2'])
+    durations = record['durations_sec']
+    self.assertLen(durations, 3)
+    self.assertLen(record['warmup_durations_sec'], 1)
+    self.assertEqual(FINAL_LINE.match(lines[3]).groups(),
+                     ('Forward', '3', '%.3f' % np.mean(durations),
+                      '%.3f' % np.std(durations)))
+    summary = SUMMARY_LINE.match(lines[4]).groups()
+    self.assertEqual(summary[2:4], ('1', '%.3f' % np.median(durations)))
     errors = result.stderr.splitlines()
     self.assertIn('Building Inception V3 forward', errors[0])
     self.assertIn('/device:CPU:0', errors[0])
     # No C++ start-up noise (oneDNN, CUDA) and no Python warnings.
     self.assertFalse([l for l in errors if not re.match(r'[IW]\d{4} ', l)],
                      errors)
-    with open(json_path) as f:
-      record = json.load(f)
-    self.assertLen(record['durations_sec'], 3)
+
+    # The record.
+    self.assertEqual(record['tensorflow_version'], tf.__version__)
+    self.assertEqual(record['info_string'], 'Forward')
+    expected = {'mode': 'forward', 'batch_size': 1, 'image_size': 75,
+                'num_classes': 1000, 'devices': ['/device:CPU:0'],
+                'data_format': 'NHWC', 'xla': False}
+    self.assertEqual({k: record['config'][k] for k in expected}, expected)
+    self.assertEqual(record['flags']['num_batches'], 3)
+    self.assertEqual(record['device']['towers'], ['/device:CPU:0'])
+    self.assertAllClose(record['statistics']['mean_sec'], np.mean(durations))
+    self.assertAllClose(record['statistics']['images_per_sec'],
+                        1 / np.mean(durations))
     # Every flag is in the record: benchmark.py's own and the shared ones.
     help_text = run_cli('--help').stdout
     defined = re.findall(r'^  --(?:\[no\])?(\w+):', help_text, re.M)
@@ -600,6 +669,13 @@ class CommandLineTest(tf.test.TestCase):
         [record['flags'][name] for name in (
             'image_size', 'num_classes', 'checkpoint_path', 'overwrite')],
         [75, 1000, None, False])
+
+    # The trace.
+    ops = trace_ops_by_device(trace_path)
+    cpu0 = [d for d in ops if d.endswith('device:CPU:0 Compute')]
+    self.assertLen(cpu0, 1)
+    self.assertTrue(has_op(ops[cpu0[0]], 'Conv2D'))
+    self.assertIn('InceptionV3/Logits/SpatialSqueeze', op_names(trace_path))
 
   def testXlaClustersTheGraph(self):
     trace_path = os.path.join(self.get_temp_dir(), 'xla.trace.json')
@@ -773,22 +849,27 @@ class OptimizeTest(tf.test.TestCase):
     largest = inference.MAX_BATCH_FOR_CONSTANTS
     images = np.random.RandomState(0).uniform(
         -1, 1, (largest + 1, 75, 75, 3)).astype(np.float32)
+
+    def logits_and_variables(batch, optimize):
+      config = Config(batch_size=batch, image_size=75, optimize=optimize)
+      model = graphs.build_model(config, weights)
+      with model.graph.as_default():
+        num_variables = len(tf.global_variables())
+      with graphs.start_session(model, config) as session:
+        return (session.run(model.fetch, {model.images[0]: images[:batch]}),
+                num_variables)
+
+    # The plain graph once, on every image: each image's logits do not
+    # depend on the others (BatchNorm in inference mode).
+    plain, num_plain = logits_and_variables(largest + 1, False)
+    self.assertEqual(num_plain, 378)
     for batch in (2, largest + 1):  # Constant weights, then variables.
-      outputs, kinds = [], []
-      for optimize in (False, True):
-        config = Config(batch_size=batch, image_size=75,
-                                  optimize=optimize)
-        model = graphs.build_model(config, weights)
-        with model.graph.as_default():
-          kinds.append(len(tf.global_variables()))
-        with graphs.start_session(model, config) as session:
-          outputs.append(session.run(model.fetch,
-                                     {model.images[0]: images[:batch]}))
-      self.assertLess(inference.logits_error(*outputs[::-1]),
+      optimized, num_optimized = logits_and_variables(batch, True)
+      self.assertLess(inference.logits_error(optimized, plain[:batch]),
                       1e-4, batch)
-      # Plain: 378 variables. Optimized: the images, plus 95 folded
-      # kernels and their biases when the weights are not constants.
-      self.assertEqual(kinds, [378, 1 if batch <= largest else 1 + 190])
+      # Optimized: the images, plus 95 folded kernels and their biases when
+      # the weights are not constants.
+      self.assertEqual(num_optimized, 1 if batch <= largest else 1 + 190)
 
   def testOptimizedRunAndItsTrace(self):
     trace_path = os.path.join(self.get_temp_dir(), 'optimized.trace.json')
@@ -811,11 +892,18 @@ class OptimizeTest(tf.test.TestCase):
                      9, ops)
 
   def testFp16ChecksItsLogitsAgainstFp32(self):
-    quick = ('--batch_size=1', '--image_size=75', '--num_batches=1',
-             '--num_warmup_batches=0', '--precision=fp16')
-    lines, record = run_harness(
-        Config(batch_size=1, image_size=75, optimize=True, precision='fp16'),
-        num_batches=1, num_warmup_batches=0)
+    checks = []  # The arguments of the run's check, to check again below.
+    check_precision = harness.check_precision
+
+    def recorded(*args):
+      checks.append(args)
+      return check_precision(*args)
+
+    with mock.patch.object(harness, 'check_precision', recorded):
+      lines, record = run_harness(
+          Config(batch_size=1, image_size=75, optimize=True,
+                 precision='fp16'),
+          num_batches=1, num_warmup_batches=0)
     self.assertLen(lines, 4)
     self.assertRegex(lines[2], SUMMARY_LINE)
     precision, error, tolerance = PRECISION_LINE.match(lines[3]).groups()
@@ -823,13 +911,14 @@ class OptimizeTest(tf.test.TestCase):
     self.assertGreater(float(error), 1e-5)  # Computed in float16...
     self.assertLess(float(error), 1e-2)  # ...within the tolerance.
     self.assertEqual(record['config']['optimize'], True)
-    status, _, errors = testing.run_tool(
-        'benchmark.py', *quick, prelude=(
-            "from nets import inference\n"
-            "inference.TOLERANCES['fp16'] = 1e-7"))
-    self.assertEqual(status, 1)
-    self.assertRegex(errors[-1], r'--precision=fp16: logits differ from '
-                     r'float32 by \S+ of the largest logit \(tolerance 1e-07\)')
+    # Beyond the tolerance, the run fails with one BenchmarkError (the
+    # command's one error line: BadInputTest.testCheckpointThatDoesNotFit).
+    self.assertLen(checks, 1)
+    with mock.patch.dict(inference.TOLERANCES, {'fp16': 1e-7}):
+      with self.assertRaisesRegex(
+          BenchmarkError, r'^--precision=fp16: logits differ from float32 '
+          r'by \S+ of the largest logit \(tolerance 1e-07\)$'):
+        harness.check_precision(*checks[0])
 
 
 class CompareTest(tf.test.TestCase):
@@ -1001,14 +1090,17 @@ class OutputFilesTest(tf.test.TestCase):
     directory = tempfile.mkdtemp(dir=self.get_temp_dir())
     path = os.path.join(directory, 'run.json')
     for overwrite in ([], ['--overwrite']):
-      # The first run claims the file and starts timing; the second runs
-      # from start to end while the first is stopped; then the first ends.
-      first = start_cli(*TINY[:2], '--num_batches=200',
+      # The first run claims the file, prints its first step and stops
+      # itself (SIGSTOP) before its second; the second runs from start to
+      # end meanwhile; then the first is continued and ends. Each writes
+      # its own number of steps (4 and 3), so the file says whose it is.
+      first = start_cli(*TINY[:2], '--num_batches=4',
                         '--num_warmup_batches=1', '--display_every=1',
-                        '--json_output=' + path, *overwrite)
+                        '--json_output=' + path, *overwrite,
+                        prelude=_STOP_BEFORE_THE_SECOND_STEP)
       try:
         self.assertRegex(first_line(first), STEP_LINE)
-        first.send_signal(signal.SIGSTOP)
+        wait_until_stopped(first.pid)
         second = run_cli(*TINY, '--json_output=' + path, *overwrite)
       finally:
         first.send_signal(signal.SIGCONT)
@@ -1018,7 +1110,7 @@ class OutputFilesTest(tf.test.TestCase):
         steps = len(json.load(f)['durations_sec'])
       if overwrite:  # The last one to end replaced it.
         self.assertEqual(first.returncode, 0, first_err)
-        self.assertEqual(steps, 200)
+        self.assertEqual(steps, 4)
       else:  # The first is refused at its final move; the second's stays.
         self.assertEqual(first.returncode, 1)
         self.assertEqual(error_lines(first_err), [

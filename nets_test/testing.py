@@ -84,14 +84,18 @@ def tool_process(tool, *args, prelude='', env=None, fresh=False,
   return run_python(command, env=env, timeout=timeout)
 
 
-def start_tool(tool, *args, fresh=False):
+def start_tool(tool, *args, prelude='', fresh=False):
   """A tool started as a user's shell starts it, stdout and stderr piped.
 
   Returns a subprocess.Popen (text) when `fresh` (a new interpreter, for
   tests of the start-up), else a warm_tools.StartedTool that acts like one.
+  prelude: Python run first in the warm fork (e.g. to make it stop itself
+  at a chosen point); not with `fresh`.
   """
   if not fresh:
-    return _warm_server().start(tool, args)
+    return _warm_server().start(tool, args, prelude)
+  if prelude:
+    raise ValueError('start_tool: prelude is for warm forks, not fresh=True')
   command = [tool] if tool.endswith('.py') else ['-m', tool]
   return subprocess.Popen([sys.executable] + command + list(args),
                           cwd=REPO_ROOT, env=user_env(), text=True,

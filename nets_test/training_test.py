@@ -93,19 +93,34 @@ class SlimBatchNormTest(tf.test.TestCase):
       self.assertAllClose(new - old, expected, rtol=2e-3, atol=1e-7)
 
 
+def build(size=SIZE, batch=2, deployment=deployment_lib.Deployment(),
+          **config):
+  """training.build_training on a zero batch of 3 classes, in the default graph."""
+  config = training.TrainConfig(**config)
+  images = tf.zeros([batch, size, size, 3])
+  labels = tf.zeros([batch], tf.int64)
+  return training.build_training(images, labels, 3, config, 10, deployment)
+
+
 class BuildTest(tf.test.TestCase):
 
-  def build(self, size=SIZE, batch=2, deployment=deployment_lib.Deployment(),
-            **config):
-    config = training.TrainConfig(**config)
-    images = tf.zeros([batch, size, size, 3])
-    labels = tf.zeros([batch], tf.int64)
-    return training.build_training(images, labels, 3, config, 10,
-                                   deployment)
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    # One graph the tests below only read: 106 pixels (one short of the aux
+    # head), Mixed_7c trained and its BatchNorm the only one in training.
+    with tf.Graph().as_default():
+      built = build(size=106, trainable_scopes=['InceptionV3/Mixed_7c'],
+                    freeze_batch_norm=True)
+      cls.frozen_losses = [l.op.name for l in
+                           tf.get_collection(tf.GraphKeys.LOSSES)]
+      cls.frozen_updates = [op.name for op in
+                            tf.get_collection(tf.GraphKeys.UPDATE_OPS)]
+      cls.frozen_trained = [v.op.name for v in built.variables_to_train]
 
   def testAuxLossWeighsPoint4From107Pixels(self):
     with tf.Graph().as_default():
-      built = self.build(size=107)
+      built = build(size=107)
       losses = tf.get_collection(tf.GraphKeys.LOSSES)
       self.assertEqual([l.op.name for l in losses],
                        ['aux_loss/value', 'softmax_cross_entropy_loss/value'])
@@ -116,29 +131,23 @@ class BuildTest(tf.test.TestCase):
       # Labels 0: -log softmax(aux_logits)[:, 0], averaged.
       cross_entropy = -np.log(testing.softmax(aux_logits)[:, 0]).mean()
       self.assertAllClose(aux_loss, 0.4 * cross_entropy, rtol=1e-5)
-    with tf.Graph().as_default():
-      self.build(size=106)
-      self.assertLen(tf.get_collection(tf.GraphKeys.LOSSES), 1)
+    # One pixel less: no aux head, no aux loss.
+    self.assertEqual(self.frozen_losses, ['softmax_cross_entropy_loss/value'])
 
   def testFrozenBatchNormHasNoUpdatesOutsideTheScopes(self):
-    with tf.Graph().as_default():
-      built = self.build(trainable_scopes=['InceptionV3/Mixed_7c'],
-                         freeze_batch_norm=True)
-      updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
-      self.assertTrue(updates)
-      self.assertTrue(all('Mixed_7c' in op.name for op in updates))
-      trained = [v.op.name for v in built.variables_to_train]
-      self.assertTrue(all(n.startswith('InceptionV3/Mixed_7c')
-                          for n in trained))
-      self.assertIn('InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/BatchNorm/'
-                    'beta', trained)
+    self.assertTrue(self.frozen_updates)
+    self.assertTrue(all('Mixed_7c' in name for name in self.frozen_updates))
+    self.assertTrue(all(n.startswith('InceptionV3/Mixed_7c')
+                        for n in self.frozen_trained))
+    self.assertIn('InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/BatchNorm/'
+                  'beta', self.frozen_trained)
 
   def testClonesOnCpuDevices(self):
     with tf.Graph().as_default():
       deployment = deployment_lib.Deployment(num_clones=2, clone_on_cpu=True)
-      built = self.build(batch=4, deployment=deployment,
-                         trainable_scopes=['InceptionV3/Logits'],
-                         freeze_batch_norm=True)
+      built = build(batch=4, deployment=deployment,
+                    trainable_scopes=['InceptionV3/Logits'],
+                    freeze_batch_norm=True)
       graph = tf.get_default_graph()
       for i in range(2):
         logits = graph.get_operation_by_name(
@@ -156,13 +165,13 @@ class BuildTest(tf.test.TestCase):
     with tf.Graph().as_default():
       with self.assertRaisesRegex(ValueError, 'trainable_scopes: Foo matches '
                                   'no trainable variable'):
-        self.build(trainable_scopes=['Foo'])
+        build(trainable_scopes=['Foo'])
     with tf.Graph().as_default():
       with self.assertRaisesRegex(ValueError, 'checkpoint_exclude_scopes: '
                                   'InceptionV3/Logitz matches no model '
                                   'variable'):
-        self.build(checkpoint_path='unused',
-                   checkpoint_exclude_scopes=['InceptionV3/Logitz'])
+        build(checkpoint_path='unused',
+              checkpoint_exclude_scopes=['InceptionV3/Logitz'])
 
   def testConfigErrors(self):
     for kwargs, message in [
@@ -205,10 +214,6 @@ class BuildTest(tf.test.TestCase):
                      (0.9, 0.9, 1.0))
 
 
-if __name__ == '__main__':
-  tf.test.main()
-
-
 class BenchmarkTrainingRowsTest(tf.test.TestCase):
   """benchmark.py --compare=train,keras_train: both compute all gradients."""
 
@@ -249,32 +254,34 @@ class BenchmarkBuildsTheTrainersLossTest(tf.test.TestCase):
     from nets.benchmarking import config as config_lib  # pylint: disable=g-import-not-at-top
     from nets.benchmarking import graphs  # pylint: disable=g-import-not-at-top
     size, num_classes = 107, 5  # The aux head's loss included.
-    path = os.path.join(self.get_temp_dir(), 'weights', 'model.ckpt')
-    values = testing.write_checkpoint(path, num_classes=num_classes,
-                                      image_size=size)
     images = np.random.RandomState(1).uniform(
         -1, 1, [2, size, size, 3]).astype(np.float32)
     labels = np.array([0, 3], np.int32)
     losses = []
     # Dropout draws differ between graphs: both builds keep everything.
     with mock.patch.object(slim, 'dropout', _no_dropout):
+      with tf.Graph().as_default():
+        # The loss does not depend on the optimizer: SGD has no slots to
+        # build and initialize.
+        built = training.build_training(
+            tf.constant(images), tf.constant(labels), num_classes,
+            training.TrainConfig(optimizer='sgd'), num_samples_per_epoch=10)
+        # Random values of the network's variables (global_step and the
+        # optimizer's slots keep their initializers).
+        network = slim.get_model_variables()
+        values = testing.random_values(network)
+        with tf.Session() as session:
+          session.run(tf.global_variables_initializer())
+          testing.assign(session, network, values)
+          losses.append(session.run(built.total_loss))
+          regularization = session.run(
+              tf.add_n(tf.losses.get_regularization_losses()))
       config = config_lib.Config(mode='forward-backward', batch_size=2,
                                  image_size=size, num_classes=num_classes)
       model = graphs.build_model(config, values)
       with graphs.start_session(model, config) as session:
         losses.append(session.run(model.loss, {model.images[0]: images,
                                                model.labels: labels}))
-      with tf.Graph().as_default():
-        built = training.build_training(
-            tf.constant(images), tf.constant(labels), num_classes,
-            training.TrainConfig(), num_samples_per_epoch=10)
-        with tf.Session() as session:
-          session.run(tf.global_variables_initializer())
-          testing.assign(session, [v for v in tf.global_variables()
-                                   if v.op.name in values], values)
-          losses.append(session.run(built.total_loss))
-          regularization = session.run(
-              tf.add_n(tf.losses.get_regularization_losses()))
     self.assertGreater(regularization, 0.1)  # Weight decay counts in both.
     self.assertAllClose(losses[0], losses[1], rtol=1e-4)
 
@@ -319,3 +326,7 @@ class SeedTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, 'seed must be an integer >= 0, '
                                 'got -1'):
       training.TrainConfig(seed=-1)
+
+
+if __name__ == '__main__':
+  tf.test.main()
