@@ -134,7 +134,17 @@ def _keras_train_runner(name, config, unused_weights, unused_cache):
                 keras.backend.clear_session)
 
 
-def onnx_model(config, weights):
+def _frozen_optimized(config, weights, cache):
+  """The optimized float32 frozen GraphDef, built once per comparison (the
+  ONNX and TensorFlow Lite rows convert the same graph)."""
+  if 'frozen_optimized' not in cache:
+    cache['frozen_optimized'] = inference.frozen_graph_def(
+        num_classes=config.num_classes, image_size=config.image_size,
+        optimize=True, weights=weights)
+  return cache['frozen_optimized']
+
+
+def onnx_model(config, weights, cache=None):
   """The optimized float32 graph as ONNX bytes (nets.to_onnx).
 
   Raises:
@@ -142,16 +152,14 @@ def onnx_model(config, weights):
   """
   cli.require('tf2onnx', 'pip install tf2onnx')
   to_onnx = importlib.import_module('nets.to_onnx')
-  graph_def = inference.frozen_graph_def(
-      num_classes=config.num_classes, image_size=config.image_size,
-      optimize=True, weights=weights)
+  graph_def = _frozen_optimized(config, weights, {} if cache is None else cache)
   with cli.quiet_native_stderr():
     return to_onnx.to_onnx(graph_def).SerializeToString()
 
 
 def _cached_onnx(config, weights, cache):
   if 'onnx' not in cache:
-    cache['onnx'] = onnx_model(config, weights)
+    cache['onnx'] = onnx_model(config, weights, cache)
   return cache['onnx']
 
 
@@ -204,16 +212,14 @@ def _openvino_runner(name, config, weights, cache):
 TFLITE_CALIBRATION_IMAGES = 10
 
 
-def tflite_model(config, weights, quantize='none'):
+def tflite_model(config, weights, quantize='none', cache=None):
   """The optimized float32 graph as a TensorFlow Lite model (bytes).
 
   nets.to_tflite's conversion; int8 is calibrated on random images, which
   times it right and makes a model no one should deploy.
   """
   to_tflite = importlib.import_module('nets.to_tflite')
-  graph_def = inference.frozen_graph_def(
-      num_classes=config.num_classes, image_size=config.image_size,
-      optimize=True, weights=weights)
+  graph_def = _frozen_optimized(config, weights, {} if cache is None else cache)
   calibration = None
   if quantize == 'int8':
     calibration = weights_lib.fixed_images(dataclasses.replace(
@@ -227,7 +233,7 @@ def _tflite(quantize):
     to_tflite = importlib.import_module('nets.to_tflite')
     key = 'tflite_' + quantize
     if key not in cache:
-      cache[key] = tflite_model(config, weights, quantize)
+      cache[key] = tflite_model(config, weights, quantize, cache)
     model = to_tflite.TfliteModel(model_content=cache[key],
                                   num_threads=config.num_intra_threads or None)
     images = weights_lib.fixed_images(config, seed=1)
