@@ -85,17 +85,16 @@ def shared_model_facts(num_classes, image_size):
   return {name: list(shape) for name, shape in shapes.items()}, flops
 
 
-_PATCHES = [mock.patch.object(weights_lib, 'model_facts', shared_model_facts)]
+_SHARED_MODEL_FACTS = mock.patch.object(weights_lib, 'model_facts',
+                                        shared_model_facts)
 
 
 def setUpModule():
-  for patch in _PATCHES:
-    patch.start()
+  _SHARED_MODEL_FACTS.start()
 
 
 def tearDownModule():
-  for patch in _PATCHES:
-    patch.stop()
+  _SHARED_MODEL_FACTS.stop()
 
 
 _V1_CHECKPOINT = []

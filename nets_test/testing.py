@@ -353,33 +353,28 @@ def shared_graph(key, build):
   return _SHARED_GRAPHS[key]
 
 
-_REFERENCE_GRAPHS = {}
-
-
 def reference_graph(num_classes, height, width):
   """The slim classifier (no aux head) for inputs of height x width, with
-  the ops a reference run needs; built once per test process and shape.
+  the ops a reference run needs; a `shared_graph`, one per shape.
 
   Returns:
     A dict: graph, inputs (float32 [None, height, width, 3]), logits,
     end_points, saver (of every variable), encoded (a string placeholder)
     and decoded (it through `nets.preprocessing`, height x width).
   """
-  key = (num_classes, height, width)
-  if key not in _REFERENCE_GRAPHS:
-    graph = tf.Graph()
-    with graph.as_default():
-      inputs = tf.placeholder(tf.float32, [None, height, width, 3])
-      logits, end_points = build_classifier(inputs, num_classes,
-                                            create_aux_logits=False)
-      encoded = tf.placeholder(tf.string, [])
-      _REFERENCE_GRAPHS[key] = dict(
-          graph=graph, inputs=inputs, logits=logits, end_points=end_points,
-          saver=tf.train.Saver(tf.global_variables()), encoded=encoded,
-          decoded=preprocessing.decode_and_preprocess(encoded, height,
-                                                      width))
-    graph.finalize()  # Shared: a test cannot add to it.
-  return _REFERENCE_GRAPHS[key]
+
+  def build():
+    inputs = tf.placeholder(tf.float32, [None, height, width, 3])
+    logits, end_points = build_classifier(inputs, num_classes,
+                                          create_aux_logits=False)
+    encoded = tf.placeholder(tf.string, [])
+    return dict(inputs=inputs, logits=logits, end_points=end_points,
+                saver=tf.train.Saver(tf.global_variables()), encoded=encoded,
+                decoded=preprocessing.decode_and_preprocess(encoded, height,
+                                                            width))
+
+  graph, ops = shared_graph(('reference', num_classes, height, width), build)
+  return dict(ops, graph=graph)
 
 
 def restored_outputs(checkpoint_path, images, num_classes=1001,

@@ -134,9 +134,11 @@ def _keras_train_runner(name, config, unused_weights, unused_cache):
                 keras.backend.clear_session)
 
 
-def _frozen_optimized(config, weights, cache):
+def _frozen_optimized(config, weights, cache=None):
   """The optimized float32 frozen GraphDef, built once per comparison (the
   ONNX and TensorFlow Lite rows convert the same graph)."""
+  if cache is None:
+    cache = {}
   if 'frozen_optimized' not in cache:
     cache['frozen_optimized'] = inference.frozen_graph_def(
         num_classes=config.num_classes, image_size=config.image_size,
@@ -152,7 +154,7 @@ def onnx_model(config, weights, cache=None):
   """
   cli.require('tf2onnx', 'pip install tf2onnx')
   to_onnx = importlib.import_module('nets.to_onnx')
-  graph_def = _frozen_optimized(config, weights, {} if cache is None else cache)
+  graph_def = _frozen_optimized(config, weights, cache)
   with cli.quiet_native_stderr():
     return to_onnx.to_onnx(graph_def).SerializeToString()
 
@@ -219,7 +221,7 @@ def tflite_model(config, weights, quantize='none', cache=None):
   times it right and makes a model no one should deploy.
   """
   to_tflite = importlib.import_module('nets.to_tflite')
-  graph_def = _frozen_optimized(config, weights, {} if cache is None else cache)
+  graph_def = _frozen_optimized(config, weights, cache)
   calibration = None
   if quantize == 'int8':
     calibration = weights_lib.fixed_images(dataclasses.replace(
