@@ -376,6 +376,35 @@ def _path_argument(checkpoint_path):
   return checkpoint_path
 
 
+def checked_var_map(checkpoint_path, var_list=None, exclude_scopes=(),
+                    ignore_missing_vars=False, moving_average_decay=None):
+  """(Checkpoint, {checkpoint name: variable}) after `restore_fn`'s checks.
+
+  The checking half of `restore_fn` (same arguments, same errors), for
+  callers that read the values themselves instead of restoring them.
+  """
+  checkpoint = load_checkpoint(checkpoint_path)
+  resolved, shapes = checkpoint.path, checkpoint.shapes
+  var_map = variables_to_restore(var_list, exclude_scopes,
+                                 moving_average_decay)
+  if moving_average_decay is not None and not checkpoint.has_moving_averages:
+    raise MovingAveragesNotFoundError(
+        'Checkpoint %s has no moving averages (no %s/%s): restore it without '
+        'moving_average_decay.' % (resolved, next(iter(var_map))[:-len(
+            EMA_SUFFIX) - 1], EMA_SUFFIX))
+  missing, mismatched = compare(var_map, shapes, checkpoint.dtypes)
+  if ignore_missing_vars and missing and len(missing) < len(var_map):
+    for name, _ in missing:
+      tf.logging.warning('Variable %s missing in checkpoint %s', name,
+                         resolved)
+    var_map = collections.OrderedDict(
+        (n, v) for n, v in var_map.items() if n in shapes)
+    missing = []
+  if missing or mismatched:
+    raise mismatch_error(resolved, var_map, missing, mismatched, shapes)
+  return checkpoint, var_map
+
+
 def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
                ignore_missing_vars=False, moving_average_decay=None):
   """Returns fn(session) that restores the model from a checkpoint.
@@ -408,25 +437,10 @@ def restore_fn(checkpoint_path, var_list=None, exclude_scopes=(),
     ValueError: nothing to restore, a checkpoint_path that is not a str
       (or os.PathLike of one), or a bad moving_average_decay.
   """
-  checkpoint = load_checkpoint(checkpoint_path)
-  resolved, shapes = checkpoint.path, checkpoint.shapes
-  var_map = variables_to_restore(var_list, exclude_scopes,
-                                 moving_average_decay)
-  if moving_average_decay is not None and not checkpoint.has_moving_averages:
-    raise MovingAveragesNotFoundError(
-        'Checkpoint %s has no moving averages (no %s/%s): restore it without '
-        'moving_average_decay.' % (resolved, next(iter(var_map))[:-len(
-            EMA_SUFFIX) - 1], EMA_SUFFIX))
-  missing, mismatched = compare(var_map, shapes, checkpoint.dtypes)
-  if ignore_missing_vars and missing and len(missing) < len(var_map):
-    for name, _ in missing:
-      tf.logging.warning('Variable %s missing in checkpoint %s', name,
-                         resolved)
-    var_map = collections.OrderedDict(
-        (n, v) for n, v in var_map.items() if n in shapes)
-    missing = []
-  if missing or mismatched:
-    raise mismatch_error(resolved, var_map, missing, mismatched, shapes)
+  checkpoint, var_map = checked_var_map(
+      checkpoint_path, var_list, exclude_scopes, ignore_missing_vars,
+      moving_average_decay)
+  resolved = checkpoint.path
   saver = tf.train.Saver(var_map, reshape=False, allow_empty=False)
 
   def restore(session):

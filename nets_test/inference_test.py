@@ -257,6 +257,18 @@ class OptimizedModelTest(tf.test.TestCase):
     self.assertCountEqual(averaged, self.weights)
     self.assertAllEqual(averaged[name], self.weights[name] + 1.0)
 
+  def testTheModelsVariablesAreListedOncePerProcessOutsideTheCallersGraph(self):
+    # read_weights checks the checkpoint against the network's variables,
+    # which are built once per process per class count, in a graph of their
+    # own: never in the caller's default graph.
+    with tf.Graph().as_default() as graph:
+      inference.read_weights(self.checkpoint)
+      self.assertEmpty(graph.get_operations())
+    listed = inference._model_variables(NUM_CLASSES)  # pylint: disable=protected-access
+    self.assertIs(inference._model_variables(NUM_CLASSES), listed)  # pylint: disable=protected-access
+    self.assertTrue(listed[0].graph.finalized)
+    self.assertCountEqual([v.op.name for v in listed], self.weights)
+
   def testClassifyHook(self):
     pixels = np.random.RandomState(2).randint(0, 256, (40, 50, 3), np.uint8)
     encoded = tf.image.encode_png(pixels).numpy()
