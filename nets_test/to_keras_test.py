@@ -19,8 +19,8 @@ from nets import to_keras
 from nets_test import testing
 
 FIRST_CONV = 'InceptionV3/Conv2d_1a_3x3'
-_KERAS_MODEL = to_keras.keras_model  # Unpatched.
 LOGITS = 'InceptionV3/Logits/Conv2d_1c_1x1'
+_KERAS_MODEL = to_keras.keras_model  # Unpatched (ToKerasBadInputTest).
 
 
 def _images(batch_size=2, size=299, seed=7):
