@@ -1,7 +1,9 @@
 """Tests of nets.eval_image_classifier against answers known independently.
 
-Each image's class ranking comes from `nets.classify.Classifier`, one image
-at a time; the labels are then chosen so that a known number of images is
+Each image's class ranking comes from its logits computed here: the pooled
+features of the slim graph with the checkpoint's trunk values assigned (no
+nets.checkpoints, no nets.inference), times the logits layer's weights
+(plain or the EMA shadows') in NumPy; the labels are then chosen so that a known number of images is
 right at top-1 (their first class), a known number only at top-5 (their
 2nd..5th class) and the rest wrong (their last class). The tool's counts
 must equal those numbers exactly.
@@ -17,14 +19,12 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from nets import checkpoints
-from nets import classify
 from nets import convert_images
 from nets import custom
 from nets import dataset_factory
 from nets import dataset_utils
 from nets import eval_image_classifier
 from nets import input_pipeline
-from nets import preprocessing
 from nets_test import testing
 
 NUM_CLASSES = 8
@@ -50,15 +50,18 @@ def make_images(count):
 
 
 def pooled_features(values, encoded):
-  """PreLogits [n, 2048] of the encoded images with the trunk's `values`."""
-  with tf.Graph().as_default():
-    batch = tf.stack([preprocessing.decode_and_preprocess(
-        tf.constant(e), SIZE, SIZE) for e in encoded])
-    features, _ = testing.build_classifier(batch, num_classes=0,
-                                           create_aux_logits=False)
-    with tf.Session() as sess:
-      testing.assign(sess, tf.global_variables(), values)
-      return sess.run(features).reshape([len(encoded), -1])
+  """PreLogits [n, 2048] of the encoded images with the trunk's `values`.
+
+  The slim graph of `testing.reference_graph` (its decoding is
+  `nets.preprocessing`'s), variables assigned directly.
+  """
+  model = testing.reference_graph(NUM_CLASSES, SIZE, SIZE)
+  with model['graph'].as_default(), tf.Session() as sess:
+    testing.assign(sess, tf.global_variables(), values)
+    batch = [sess.run(model['decoded'], {model['encoded']: e})
+             for e in encoded]
+    return sess.run(model['end_points']['PreLogits'],
+                    {model['inputs']: batch}).reshape([len(encoded), -1])
 
 
 def logits_layer(features, seed):
@@ -74,15 +77,12 @@ def logits_layer(features, seed):
           LOGITS + 'biases': biases}
 
 
-def rankings(checkpoint, encoded, moving_average_decay=None):
-  """Each image's classes, most probable first, from nets.classify."""
-  classifier = classify.Classifier(checkpoint, NUM_CLASSES, SIZE,
-                                   moving_average_decay)
-  try:
-    return [np.argsort(-classifier.probabilities(e), kind='stable')
-            for e in encoded]
-  finally:
-    classifier.close()
+def rankings(features, layer):
+  """Each image's classes, most probable first: features x `layer` (a
+  logits_layer), in float64."""
+  weights = layer[LOGITS + 'weights'].reshape([-1, NUM_CLASSES])
+  logits = features.astype(np.float64).dot(weights) + layer[LOGITS + 'biases']
+  return [np.argsort(-row, kind='stable') for row in logits]
 
 
 def choose_labels(orders):
@@ -142,17 +142,20 @@ class EvaluateTest(tf.test.TestCase):
     values = testing.write_checkpoint(cls.plain_checkpoint, NUM_CLASSES,
                                       image_size=107, seed=3)
     features = pooled_features(values, cls.encoded)
-    # Variables with one logits layer, EMA shadows with another.
-    shadows = dict(values, **logits_layer(features, seed=5))
+    # Variables with one logits layer, EMA shadows with another (the same
+    # trunk: the features are both's).
+    plain_layer = logits_layer(features, seed=4)
+    ema_layer = logits_layer(features, seed=5)
+    shadows = dict(values, **ema_layer)
     extra = {name + EMA: value for name, value in shadows.items()}
     extra['global_step'] = np.int64(STEP)
     cls.checkpoint = os.path.join(cls.dir, 'ema', 'model.ckpt')
     testing.write_checkpoint(cls.checkpoint, NUM_CLASSES, image_size=107,
-                             seed=3, overrides=logits_layer(features, seed=4),
+                             seed=3, overrides=plain_layer,
                              extra_variables=extra)
     images = cls.encoded[:NUM_IMAGES]
-    cls.orders = rankings(cls.checkpoint, images)
-    cls.ema_orders = rankings(cls.checkpoint, images, 0.9999)
+    cls.orders = rankings(features[:NUM_IMAGES], plain_layer)
+    cls.ema_orders = rankings(features[:NUM_IMAGES], ema_layer)
     cls.labels = choose_labels(cls.orders)
     cls.ema_labels = choose_labels(cls.ema_orders)
     cls.folder = write_folder(os.path.join(cls.dir, 'images'), images,
@@ -184,17 +187,20 @@ class EvaluateTest(tf.test.TestCase):
     self.assertNotEqual(counts(self.orders, self.ema_labels),
                         (NUM_IMAGES, TOP1, TOP5))
 
+  def assertAllCounted(self, result):
+    self.assertEqual(metrics(result), (NUM_IMAGES, TOP1, TOP5))
+    self.assertEqual((result.accuracy, result.recall_5),
+                     (TOP1 / NUM_IMAGES, TOP5 / NUM_IMAGES))
+    self.assertEqual(
+        (result.labels_out_of_range, result.num_classes,
+         result.checkpoint_path, result.global_step),
+        (0, NUM_CLASSES, self.checkpoint, STEP))
+
   def testTFRecordsAndFolderWithAPartialLastBatch(self):
-    for source in (custom_split(self.records),
-                   input_pipeline.ImageFolder(self.folder)):
-      result = evaluate(source, self.checkpoint, batch_size=4)  # 4 + 4 + 3
-      self.assertEqual(metrics(result), (NUM_IMAGES, TOP1, TOP5))
-      self.assertEqual((result.accuracy, result.recall_5),
-                       (TOP1 / NUM_IMAGES, TOP5 / NUM_IMAGES))
-      self.assertEqual(
-          (result.labels_out_of_range, result.num_classes,
-           result.checkpoint_path, result.global_step),
-          (0, NUM_CLASSES, self.checkpoint, STEP))
+    # The TFRecords at the same batch size: testProgressFinalLineAndSummaries
+    # (the same run, with progress lines and summaries).
+    self.assertAllCounted(evaluate(input_pipeline.ImageFolder(self.folder),
+                                   self.checkpoint, batch_size=4))  # 4 + 4 + 3
 
   def testTheBatchSizeChangesNothing(self):
     folder = input_pipeline.ImageFolder(self.folder)
@@ -257,6 +263,7 @@ class EvaluateTest(tf.test.TestCase):
         custom_split(self.records), self.checkpoint, batch_size=4,
         eval_image_size=SIZE, eval_dir=eval_dir, out=out,
         progress_interval_secs=0)
+    self.assertAllCounted(result)
     lines = out.getvalue().splitlines()
     self.assertLen(lines, 4)
     for line, done in zip(lines, (4, 8, 11)):
