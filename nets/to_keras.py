@@ -22,6 +22,7 @@ only: the trunk, for `InceptionV3(include_top=False, weights=FILE)`.
 """
 
 import collections
+import functools
 import gc
 import os
 import sys
@@ -89,25 +90,22 @@ def _postorder(root, inputs_of):
   return order
 
 
-_SLIM_CONV_SCOPES = []  # Built once per process: see slim_conv_scopes.
-
-
 def slim_conv_scopes():
   """Scopes of slim's 94 trunk convolutions, in architecture order (a new
-  list each call).
+  list each call)."""
+  return list(_slim_conv_scopes())
 
-  Found by building the trunk (about 2 CPU-s); the architecture is fixed,
-  so once per process.
-  """
-  if not _SLIM_CONV_SCOPES:
-    with tf1.Graph().as_default():
-      images = tf1.placeholder(tf1.float32, [1, None, None, 3])
-      with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
-        net, _ = inception_v3.inception_v3_base(images)
-      ops = _postorder(net.op, lambda op: [t.op for t in op.inputs])
-    _SLIM_CONV_SCOPES.extend(_variable_scope(op) for op in ops
-                             if op.type == 'Conv2D')
-  return list(_SLIM_CONV_SCOPES)
+
+@functools.lru_cache(maxsize=1)
+def _slim_conv_scopes():
+  """Found by building slim's trunk (about 2 CPU-s): the architecture is
+  fixed, so once per process."""
+  with tf1.Graph().as_default():
+    images = tf1.placeholder(tf1.float32, [1, None, None, 3])
+    with slim.arg_scope(inception_v3.inception_v3_arg_scope()):
+      net, _ = inception_v3.inception_v3_base(images)
+    ops = _postorder(net.op, lambda op: [t.op for t in op.inputs])
+  return tuple(_variable_scope(op) for op in ops if op.type == 'Conv2D')
 
 
 def _variable_scope(conv):
