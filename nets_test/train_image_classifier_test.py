@@ -4,7 +4,8 @@ A folder of red and blue images (two classes a network with random trunk
 weights tells apart) is converted with nets.convert_images; the tool
 fine-tunes only InceptionV3/Logits of a 1001-class checkpoint with the
 heads excluded and BatchNorm frozen, then resumes to a later step; the
-held-out split is evaluated with nets.eval_image_classifier.
+held-out split is evaluated with nets.eval_image_classifier, and so are the
+checkpoint's float and int8 TensorFlow Lite models (nets.to_tflite).
 """
 
 import io
@@ -23,6 +24,8 @@ from nets import convert_images
 from nets import dataset_factory
 from nets import eval_image_classifier
 from nets import input_pipeline
+from nets import preprocessing_factory
+from nets import to_tflite
 from nets import train_dir as train_dir_lib
 from nets_test import testing
 
@@ -183,6 +186,45 @@ class FineTuneTest(tf.test.TestCase):
     margins = logits[:, 1] - logits[:, 0]
     labels = np.array([label for _, label in held_out])
     self.assertGreater(margins[labels == 1].min(), margins[labels == 0].max())
+
+  def testTfliteInt8CostsLessThanOnePointAndAgreesWithFloat(self):
+    # nets.to_tflite on this run's moving averages, float and int8
+    # (calibrated on the training split), both evaluated on the held-out
+    # one. Here rather than in to_tflite_test: the checkpoint this class
+    # trains, not a second fine-tuning run.
+    data = ['--dataset_name=custom', '--dataset_dir=' + self.dataset_dir]
+    out = tempfile.mkdtemp(dir=self.dir)
+    models, accuracy = {}, {}
+    for mode in 'none', 'int8':
+      path = models[mode] = os.path.join(out, mode + '.tflite')
+      rc, stdout, stderr = testing.run_tool(
+          'nets.to_tflite', '--checkpoint_path=' + os.path.join(
+              self.train_dir, 'model.ckpt-%d' % STEPS), '--output=' + path,
+          '--image_size=%d' % SIZE, '--quantize=' + mode,
+          '--moving_average_decay=%g' % EMA_DECAY, *data)
+      self.assertEqual((rc, stderr), (0, []), mode)
+      if mode == 'int8':
+        # Calibrated on 12 training images, verified on 12 others.
+        self.assertIn('verified on 12 held-out images: logits top-1 equal '
+                      'to TF on 12 of 12', stdout)
+      rc, stdout, stderr = testing.run_tool(
+          'nets.eval_image_classifier', '--tflite_model=' + path, *data)
+      self.assertEqual((rc, stderr), (0, []), stdout)
+      line = stdout.splitlines()[-1]
+      self.assertRegex(line, r'^Accuracy \S+ \(\d+/8\), ')
+      accuracy[mode] = float(line.split()[1])
+    self.assertGreaterEqual(accuracy['none'], 0.9)  # It learnt.
+    self.assertLessEqual(abs(accuracy['int8'] - accuracy['none']), 0.01)
+    # Top-1 agreement on the held-out split: at least 98% (all 8).
+    validation = dataset_factory.get_dataset('custom', 'validation',
+                                             self.dataset_dir)
+    images = to_tflite.read_images(
+        validation, 8, SIZE,
+        preprocessing_factory.get_preprocessing('inception_v3'))
+    self.assertLen(images, 8)
+    top1 = {mode: to_tflite.TfliteModel(path).run(images)[0].argmax(1)
+            for mode, path in models.items()}
+    self.assertGreaterEqual(np.mean(top1['int8'] == top1['none']), 0.98)
 
   def testMovingAveragesAreSaved(self):
     weights = LOGITS + '/Conv2d_1c_1x1/weights'
