@@ -4,13 +4,11 @@ its models with nets.eval_image_classifier --tflite_model.
 One 2-class checkpoint and a folder of 12 small images (two colours) are
 made once; each --quantize mode converts them once at 75 pixels, as a user
 runs the tool. The reference is the slim graph restored from the same
-checkpoint with a plain Saver (testing.restored_outputs). One end-to-end
-run measures what int8 costs: a checkpoint fine-tuned by the project's
-trainer on a made dataset, converted to float and int8 (calibrated on the
-training split) and both evaluated on the held-out split.
+checkpoint with a plain Saver (testing.restored_outputs). What int8 costs
+on a checkpoint the project's trainer fine-tuned (float and int8 evaluated
+on the held-out split) is measured by train_image_classifier_test's
+FineTuneTest, on the checkpoint it trains.
 """
-
-import io
 
 import os
 import shutil
@@ -19,9 +17,6 @@ import tempfile
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from nets import convert_images
-from nets import dataset_factory
-from nets import preprocessing_factory
 from nets import to_tflite
 from nets_test import testing
 
@@ -293,86 +288,6 @@ class ToTfliteTest(tf.test.TestCase):
     self.assertEqual(stderr, ['nets.to_tflite: error: cannot write %s: no '
                               'space left on device (nothing was written)'
                               % output])
-
-
-class FineTunedAccuracyTest(tf.test.TestCase):
-  """int8 against float on a checkpoint the trainer fine-tuned (80 pixels).
-
-  The made dataset: 16 noisy red and 16 blue images, 24 to train and
-  calibrate on, 8 held out; the trainer fine-tunes the logits layer of a
-  He-initialized 1001-class checkpoint for 30 steps (as
-  train_image_classifier_test does), and its moving averages are converted.
-  """
-
-  SIZE = 80
-  STEPS = 30
-  EMA = 0.9
-
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.dir = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
-    folder = write_image_folder(os.path.join(cls.dir, 'images'), per_class=16)
-    cls.dataset_dir = os.path.join(cls.dir, 'converted')
-    convert_images.convert(folder, cls.dataset_dir, validation_fraction=0.25,
-                           num_shards=1, out=io.StringIO(),
-                           err=io.StringIO())
-    he = os.path.join(cls.dir, 'he', 'model.ckpt')
-    testing.write_he_checkpoint(he)
-    train_dir = os.path.join(cls.dir, 'train')
-    cls.trained = testing.run_tool(
-        'nets.train_image_classifier', '--train_dir=' + train_dir,
-        '--dataset_name=custom', '--dataset_dir=' + cls.dataset_dir,
-        '--checkpoint_path=' + he,
-        '--checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits',
-        '--trainable_scopes=InceptionV3/Logits',
-        '--train_image_size=%d' % cls.SIZE, '--batch_size=8',
-        '--optimizer=momentum', '--learning_rate=0.1', '--weight_decay=0',
-        '--num_readers=1', '--num_preprocessing_threads=2',
-        '--freeze_batch_norm', '--moving_average_decay=%g' % cls.EMA,
-        '--max_number_of_steps=%d' % cls.STEPS)
-    cls.checkpoint = os.path.join(train_dir, 'model.ckpt-%d' % cls.STEPS)
-    data = ['--dataset_name=custom', '--dataset_dir=' + cls.dataset_dir]
-    cls.models, cls.converted = {}, {}
-    for mode in 'none', 'int8':
-      path = cls.models[mode] = os.path.join(cls.dir, mode + '.tflite')
-      cls.converted[mode] = testing.run_tool(
-          TOOL, '--checkpoint_path=' + cls.checkpoint, '--output=' + path,
-          '--image_size=%d' % cls.SIZE, '--quantize=' + mode,
-          '--moving_average_decay=%g' % cls.EMA, *data)
-    cls.evaluated = {
-        mode: testing.run_tool(EVAL, '--tflite_model=' + path, *data)
-        for mode, path in cls.models.items()}
-
-  def accuracy(self, run):
-    status, stdout, stderr = run
-    self.assertEqual((status, stderr), (0, []), stdout)
-    line = stdout.splitlines()[-1]
-    self.assertRegex(line, r'^Accuracy \S+ \(\d+/8\), ')
-    return float(line.split()[1])
-
-  def testInt8CostsLessThanOnePointAndAgreesWithFloat(self):
-    self.assertEqual(self.trained[0], 0, self.trained[2])
-    for mode in self.models:
-      self.assertEqual(self.converted[mode][:1] + self.converted[mode][2:],
-                       (0, []), mode)
-    # int8 calibrated on 12 training images, verified on 12 others.
-    self.assertIn('verified on 12 held-out images: logits top-1 equal to TF '
-                  'on 12 of 12', self.converted['int8'][1])
-    accuracy = {mode: self.accuracy(run)
-                for mode, run in self.evaluated.items()}
-    self.assertGreaterEqual(accuracy['none'], 0.9)  # It learnt.
-    self.assertLessEqual(abs(accuracy['int8'] - accuracy['none']), 0.01)
-    # Top-1 agreement on the held-out split: at least 98% (all 8).
-    validation = dataset_factory.get_dataset('custom', 'validation',
-                                             self.dataset_dir)
-    images = to_tflite.read_images(
-        validation, 8, self.SIZE,
-        preprocessing_factory.get_preprocessing('inception_v3'))
-    self.assertLen(images, 8)
-    top1 = {mode: to_tflite.TfliteModel(path).run(images)[0].argmax(1)
-            for mode, path in self.models.items()}
-    self.assertGreaterEqual(np.mean(top1['int8'] == top1['none']), 0.98)
 
 
 class SharedPartsTest(tf.test.TestCase):
