@@ -321,9 +321,6 @@ class InterruptTest(tf.test.TestCase):
                      'saved %s' % (TOOL, step, latest))
 
 
-if __name__ == '__main__':
-  tf.test.main()
-
 
 def free_ports(count):
   """`count` localhost ports that were free a moment ago."""
@@ -697,3 +694,7 @@ class KilledWhileSavingTest(tf.test.TestCase):
         prefix = os.path.join(train_dir, name.split('.')[0] + '.' +
                               name.split('.')[1])
         self.assertTrue(os.path.exists(prefix + '.index'), name)
+
+
+if __name__ == '__main__':
+  tf.test.main()
