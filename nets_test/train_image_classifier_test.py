@@ -321,7 +321,6 @@ class InterruptTest(tf.test.TestCase):
                      'saved %s' % (TOOL, step, latest))
 
 
-
 def free_ports(count):
   """`count` localhost ports that were free a moment ago."""
   sockets = [socket.socket() for _ in range(count)]
