@@ -955,8 +955,9 @@ class CompareTest(tf.test.TestCase):
     self.assertEqual(by_name['tflite_int8']['logits_tolerance'], 0.25)
     # The same graph: equal logits, up to how oneDNN splits a convolution's
     # sums over threads, which can change from run to run when other
-    # configurations share the process (seen: 0 or 8.3e-7).
-    self.assertLessEqual(by_name['slim']['logits_error'], 1e-6)
+    # configurations share the process (seen: 0, 8.3e-7 on AVX2, 1.05e-6 on
+    # AVX-512); another graph or other weights would be off by far more.
+    self.assertLessEqual(by_name['slim']['logits_error'], 1e-5)
     self.assertLen(by_name['keras']['durations_sec'], 2)
     self.assertEqual(record['skipped'],
                      {'openvino': 'openvino is not installed (pip install '
