@@ -3,10 +3,10 @@
 Each image's class ranking comes from its logits computed here: the pooled
 features of the slim graph with the checkpoint's trunk values assigned (no
 nets.checkpoints, no nets.inference), times the logits layer's weights
-(plain or the EMA shadows') in NumPy; the labels are then chosen so that a known number of images is
-right at top-1 (their first class), a known number only at top-5 (their
-2nd..5th class) and the rest wrong (their last class). The tool's counts
-must equal those numbers exactly.
+(plain or the EMA shadows') in NumPy. The labels are then chosen so that a
+known number of images is right at top-1 (their first class), a known
+number only at top-5 (their 2nd..5th class) and the rest wrong (their last
+class). The tool's counts must equal those numbers exactly.
 """
 
 import io

@@ -8,6 +8,7 @@ held-out split is evaluated with nets.eval_image_classifier, and so are the
 checkpoint's float and int8 TensorFlow Lite models (nets.to_tflite).
 """
 
+import functools
 import io
 import os
 import signal
@@ -59,15 +60,11 @@ def write_images(root):
   return root
 
 
-_FOLDER = []
-
-
+@functools.lru_cache(maxsize=1)
 def image_folder():
   """write_images' folder, once per test process (the runs only read it)."""
-  if not _FOLDER:
-    _FOLDER.append(write_images(os.path.join(
-        tempfile.mkdtemp(dir=tf.test.get_temp_dir()), 'images')))
-  return _FOLDER[0]
+  return write_images(os.path.join(
+      tempfile.mkdtemp(dir=tf.test.get_temp_dir()), 'images'))
 
 
 write_he_checkpoint = testing.write_he_checkpoint

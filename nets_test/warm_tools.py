@@ -46,8 +46,9 @@ def _serve():
     importlib.import_module(name)
   # One network build before any fork: each run inherits what a process's
   # first build initializes (~0.3 s of CPU a run), and the list of the
-  # 1001-class model's variables the optimized tools check against.
-  sys.modules['nets.inference']._model_variables(1001)  # pylint: disable=protected-access
+  # released model's variables the optimized tools check against.
+  sys.modules['nets.inference']._model_variables(  # pylint: disable=protected-access
+      sys.modules['nets.inception_v3'].RELEASED_NUM_CLASSES)
   del os.environ['TF_CPP_MIN_LOG_LEVEL']
   # What the server holds (TensorFlow's modules) is out of the collector's
   # reach in the children (gc.freeze, as Python's docs advise before a
