@@ -376,6 +376,15 @@ def _path_argument(checkpoint_path):
   return checkpoint_path
 
 
+def check_moving_averages(checkpoint, moving_average_decay, variable_name):
+  """MovingAveragesNotFoundError if moving_average_decay asks `checkpoint`
+  (a Checkpoint) for EMA shadows it lacks; `variable_name`'s is named."""
+  if moving_average_decay is not None and not checkpoint.has_moving_averages:
+    raise MovingAveragesNotFoundError(
+        'Checkpoint %s has no moving averages (no %s/%s): restore it without '
+        'moving_average_decay.' % (checkpoint.path, variable_name, EMA_SUFFIX))
+
+
 def checked_var_map(checkpoint_path, var_list=None, exclude_scopes=(),
                     ignore_missing_vars=False, moving_average_decay=None):
   """(Checkpoint, {checkpoint name: variable}) after `restore_fn`'s checks.
@@ -387,11 +396,8 @@ def checked_var_map(checkpoint_path, var_list=None, exclude_scopes=(),
   resolved, shapes = checkpoint.path, checkpoint.shapes
   var_map = variables_to_restore(var_list, exclude_scopes,
                                  moving_average_decay)
-  if moving_average_decay is not None and not checkpoint.has_moving_averages:
-    raise MovingAveragesNotFoundError(
-        'Checkpoint %s has no moving averages (no %s/%s): restore it without '
-        'moving_average_decay.' % (resolved, next(iter(var_map))[:-len(
-            EMA_SUFFIX) - 1], EMA_SUFFIX))
+  check_moving_averages(checkpoint, moving_average_decay,
+                        next(iter(var_map))[:-len(EMA_SUFFIX) - 1])
   missing, mismatched = compare(var_map, shapes, checkpoint.dtypes)
   if ignore_missing_vars and missing and len(missing) < len(var_map):
     for name, _ in missing:

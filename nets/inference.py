@@ -39,6 +39,9 @@ PRECISIONS = folded.PRECISIONS
 # reached 1.3e-3 and 9.2e-3 of the logits' range (random weights, 75 to 299
 # pixels); the tolerances leave a margin of 5x or more.
 TOLERANCES = {'fp32': 1e-4, 'fp16': 1e-2, 'bf16': 5e-2}
+# The network's first variable: the one a missing-EMA error names.
+_FIRST_WEIGHTS = '%s/%s/weights' % (inception_v3.SCOPE,
+                                    inception_v3.ENDPOINTS[0])
 
 Model = collections.namedtuple('Model', [
     'logits', 'probabilities', 'end_points', 'initialize', 'session_config',
@@ -96,6 +99,9 @@ def build(images, checkpoint=None, num_classes=None, optimize=False,
   if checkpoint is not None:
     checkpoint = checkpoints.load_checkpoint(checkpoint)
     num_classes = checkpoint.classes(num_classes)
+    # Before the build (seconds of CPU); restore_fn would find it after.
+    checkpoints.check_moving_averages(checkpoint, moving_average_decay,
+                                      _FIRST_WEIGHTS)
   elif num_classes is None:
     raise ValueError('num_classes is needed without a checkpoint.')
   if batch_size is None:

@@ -225,6 +225,21 @@ class OptimizedModelTest(tf.test.TestCase):
     with self.assertRaises(checkpoints.MovingAveragesNotFoundError):
       inference.read_weights(self.checkpoint, moving_average_decay=0.9999)
 
+  def testNoMovingAveragesIsFoundBeforeTheBuild(self):
+    # On slim's road too (where restore_fn would find it after building),
+    # with the message restore_fn gives.
+    for optimize in False, True:
+      with tf.Graph().as_default() as graph:
+        images = tf.placeholder(tf.float32, [None, SIZE, SIZE, 3])
+        with self.assertRaisesRegex(
+            checkpoints.MovingAveragesNotFoundError,
+            r'^Checkpoint %s has no moving averages \(no InceptionV3/'
+            r'Conv2d_1a_3x3/weights/ExponentialMovingAverage\): restore it '
+            r'without moving_average_decay\.$' % re.escape(self.checkpoint)):
+          inference.build(images, self.checkpoint, optimize=optimize,
+                          moving_average_decay=0.9999)
+        self.assertEqual(len(graph.get_operations()), 1, optimize)  # Input.
+
   def testTruncatedDataIsOneCheckpointErrorAlsoWhenReadLazily(self):
     prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
     testing.write_truncated_copy(self.checkpoint, prefix)
