@@ -344,13 +344,14 @@ class InceptionV3ShapesTest(tf.test.TestCase):
         self.assertEqual(logits_value.shape, (1, 1000))
 
   def testUnknownBatchSize(self):
+    # 107x107, the smallest input with the (default) aux head.
     with tf.Graph().as_default():
-      inputs = tf.placeholder(tf.float32, (None, 299, 299, 3))
+      inputs = tf.placeholder(tf.float32, (None, 107, 107, 3))
       logits, _ = inception_v3.inception_v3(inputs, 1000)
       self.assertListEqual(logits.shape.as_list(), [None, 1000])
       with self.session() as sess:
         sess.run(tf.global_variables_initializer())
-        output = sess.run(logits, {inputs: np.random.uniform(size=(2, 299, 299, 3))})
+        output = sess.run(logits, {inputs: np.random.uniform(size=(2, 107, 107, 3))})
         self.assertEqual(output.shape, (2, 1000))
 
   def testEvaluation(self):
