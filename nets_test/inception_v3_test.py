@@ -82,13 +82,49 @@ def _released_299():
       build)
 
 
+def _half_size_with_eval_reuse():
+  """(graph, dict) of inception_v3(2 random 150x150 images, 1000 classes),
+  no arg scope, then in the same graph upstream's testTrainEvalWithReuse's
+  second build: 3 other random images, is_training=False, reuse=True;
+  shared.
+
+  The dict: logits and end_points of the first build; num_variables after
+  it and after the reuse; predictions (argmax of the reused network's
+  logits) and init (the variables' initializer).
+  """
+  def build():
+    logits, end_points = inception_v3.inception_v3(
+        tf.random_uniform((2, 150, 150, 3)), 1000)
+    num_variables = len(tf.global_variables())
+    eval_logits, _ = inception_v3.inception_v3(
+        tf.random_uniform((3, 150, 150, 3)), 1000, is_training=False,
+        reuse=True)
+    return dict(logits=logits, end_points=end_points,
+                num_variables=num_variables,
+                num_variables_after_reuse=len(tf.global_variables()),
+                predictions=tf.argmax(eval_logits, 1),
+                init=tf.global_variables_initializer())
+  return testing.shared_graph(
+      ('inception_v3', 1000, 'random', (2, 150, 150, 3),
+       'reuse: is_training=False', (3, 150, 150, 3)), build)
+
+
 def _half_size():
   """(graph, (logits, end_points)) of inception_v3(2 random 150x150 images,
-  1000 classes), no arg scope; shared."""
+  1000 classes), no arg scope: the first build of
+  _half_size_with_eval_reuse (the second adds no variables)."""
+  graph, built = _half_size_with_eval_reuse()
+  return graph, (built['logits'], built['end_points'])
+
+
+def _pre_logits_75():
+  """(graph, (net, end_points)) of inception_v3 on a [1, 75, 75, 3]
+  placeholder with num_classes=0, every other argument the default;
+  shared."""
   return testing.shared_graph(
-      ('inception_v3', 1000, 'random', (2, 150, 150, 3)),
-      lambda: inception_v3.inception_v3(tf.random_uniform((2, 150, 150, 3)),
-                                        1000))
+      ('inception_v3', 0, 'placeholder', (1, 75, 75, 3)),
+      lambda: inception_v3.inception_v3(
+          tf.placeholder(tf.float32, (1, 75, 75, 3)), 0))
 
 
 def _smallest_with_aux_head():
@@ -119,16 +155,23 @@ class InceptionV3BuildTest(tf.test.TestCase):
                      'InceptionV3/Predictions/Reshape_1')
 
   def testBuildPreLogitsNetwork(self):
+    # At 75x75 (the smallest input; the pooled features are 1x1 at any size
+    # up to 362): num_classes=0 reads the build testAuxLogitsNeedInputsOf107
+    # shares.
     for num_classes in (0, None):
-      with tf.Graph().as_default():
-        inputs = tf.random_uniform((5, 299, 299, 3))
-        net, end_points = inception_v3.inception_v3(inputs, num_classes)
-        self.assertTrue(net.op.name.startswith('InceptionV3/Logits/AvgPool'))
-        self.assertListEqual(net.shape.as_list(), [5, 1, 1, 2048])
-        self.assertNotIn('Logits', end_points)
-        self.assertNotIn('Predictions', end_points)
-        self.assertNotIn('AuxLogits', end_points)
-        self.assertIs(end_points['AvgPool_1a'], net)
+      if num_classes == 0:
+        _, (net, end_points) = _pre_logits_75()
+      else:
+        with tf.Graph().as_default():
+          inputs = tf.placeholder(tf.float32, (1, 75, 75, 3))
+          net, end_points = inception_v3.inception_v3(inputs, num_classes)
+      self.assertTrue(net.op.name.startswith('InceptionV3/Logits/AvgPool'),
+                      (num_classes, net.op.name))
+      self.assertListEqual(net.shape.as_list(), [1, 1, 1, 2048], num_classes)
+      self.assertNotIn('Logits', end_points, num_classes)
+      self.assertNotIn('Predictions', end_points, num_classes)
+      self.assertNotIn('AuxLogits', end_points, num_classes)
+      self.assertIs(end_points['AvgPool_1a'], net, num_classes)
 
   def testBuildBaseNetwork(self):
     # Upstream's testBuildBaseNetwork (the default final endpoint) and
@@ -227,8 +270,10 @@ class InceptionV3BuildTest(tf.test.TestCase):
     self.assertEqual(inception_v3.inception_v3.default_image_size, 299)
 
   def testLogitsNotSqueezed(self):
+    # Run at 107x107, the smallest input with the (default) aux head: the
+    # logits are 1x1 before the squeeze at any size up to 362.
     with tf.Graph().as_default():
-      inputs = tf.random_uniform((1, 299, 299, 3))
+      inputs = tf.random_uniform((1, 107, 107, 3))
       logits, _ = inception_v3.inception_v3(inputs, num_classes=1,
                                             spatial_squeeze=False)
       with self.session() as sess:
@@ -299,18 +344,20 @@ class InceptionV3ShapesTest(tf.test.TestCase):
         self.assertEqual(logits_value.shape, (1, 1000))
 
   def testUnknownBatchSize(self):
+    # 107x107, the smallest input with the (default) aux head.
     with tf.Graph().as_default():
-      inputs = tf.placeholder(tf.float32, (None, 299, 299, 3))
+      inputs = tf.placeholder(tf.float32, (None, 107, 107, 3))
       logits, _ = inception_v3.inception_v3(inputs, 1000)
       self.assertListEqual(logits.shape.as_list(), [None, 1000])
       with self.session() as sess:
         sess.run(tf.global_variables_initializer())
-        output = sess.run(logits, {inputs: np.random.uniform(size=(2, 299, 299, 3))})
+        output = sess.run(logits, {inputs: np.random.uniform(size=(2, 107, 107, 3))})
         self.assertEqual(output.shape, (2, 1000))
 
   def testEvaluation(self):
+    # Run at 107x107, the smallest input with the (default) aux head.
     with tf.Graph().as_default():
-      eval_inputs = tf.random_uniform((2, 299, 299, 3))
+      eval_inputs = tf.random_uniform((2, 107, 107, 3))
       logits, end_points = inception_v3.inception_v3(
           eval_inputs, 1000, is_training=False)
       predictions = tf.argmax(logits, 1)
@@ -321,18 +368,18 @@ class InceptionV3ShapesTest(tf.test.TestCase):
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
   def testTrainEvalWithReuse(self):
-    with tf.Graph().as_default():
-      train_inputs = tf.random_uniform((3, 150, 150, 3))
-      inception_v3.inception_v3(train_inputs, 1000)
-      num_variables = len(tf.global_variables())
-      eval_inputs = tf.random_uniform((2, 150, 150, 3))
-      logits, _ = inception_v3.inception_v3(eval_inputs, 1000,
-                                            is_training=False, reuse=True)
-      self.assertEqual(len(tf.global_variables()), num_variables)
-      predictions = tf.argmax(logits, 1)
-      with self.session() as sess:
-        sess.run(tf.global_variables_initializer())
-        self.assertEqual(sess.run(predictions).shape, (2,))
+    # The training build is testHalfSizeImages's (2 images); the eval one,
+    # reusing its variables, takes 3.
+    graph, built = _half_size_with_eval_reuse()
+    self.assertEqual(built['num_variables_after_reuse'],
+                     built['num_variables'])
+    names = _variable_names(graph)
+    self.assertLen(names, built['num_variables'])
+    self.assertEqual([n for n in names if not n.startswith('InceptionV3/')],
+                     [])
+    with tf.Session(graph=graph) as sess:
+      sess.run(built['init'])
+      self.assertEqual(sess.run(built['predictions']).shape, (3,))
 
 
 class SameGraphAsTfSlimTest(tf.test.TestCase):
@@ -598,9 +645,9 @@ class ArgumentErrorsTest(tf.test.TestCase):
     _, (_, end_points) = _smallest_with_aux_head()
     self.assertIn('AuxLogits', end_points)
     self.assertListEqual(end_points['AuxLogits'].shape.as_list(), [1, 1000])
-    # No aux head without a classifier: the pooled features of a 75x75 input.
-    net, _ = self._builds(lambda x: inception_v3.inception_v3(x, 0),
-                          (1, 75, 75, 3))
+    # No aux head without a classifier: the pooled features of a 75x75 input
+    # (the build testBuildPreLogitsNetwork shares).
+    _, (net, _) = _pre_logits_75()
     self.assertListEqual(net.shape.as_list(), [1, 1, 1, 2048])
 
   def testNonSquareSmallInputsWithoutAuxHead(self):
