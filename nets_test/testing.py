@@ -409,7 +409,7 @@ def run_tool_on_small_disk(tool, directory, *args, size='2m',
   spec = dict(directory=directory, size=size, read_only=read_only, full=full,
               after=directory + '.after', copy=copy)
   proc = _warm_server().run(tool, args, prelude, SUBPROCESS_TIMEOUT_S,
-                            small_disk=spec)
+                            disk=spec)
   stderr = [line for line in proc.stderr.splitlines() if line.strip()]
   return proc.returncode, proc.stdout, stderr
 

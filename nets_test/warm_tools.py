@@ -56,7 +56,7 @@ def _serve():
   # One network build before any fork: each run inherits what a process's
   # first build initializes (~0.3 s of CPU a run), and the list of the
   # released model's variables the optimized tools check against.
-  sys.modules['nets.inference']._model_variables(
+  sys.modules['nets.inference']._model_variables(  # pylint: disable=protected-access
       sys.modules['nets.inception_v3'].RELEASED_NUM_CLASSES)
   del os.environ['TF_CPP_MIN_LOG_LEVEL']
   # What the server holds (TensorFlow's modules) is out of the collector's
@@ -179,18 +179,18 @@ class Server(object):
                          self._proc.poll())
     return json.loads(line)[key]
 
-  def run(self, tool, args, prelude='', timeout=None, small_disk=None):
+  def run(self, tool, args, prelude='', timeout=None, disk=None):
     """subprocess.CompletedProcess of the tool, as subprocess.run gives it.
 
-    small_disk: a dict of `_on_small_disk`'s arguments: the tool runs with
-    a fresh tmpfs mounted on its `directory`.
+    disk: a dict of `_on_small_disk`'s arguments: the tool runs with a
+    fresh tmpfs mounted on its `directory`.
     """
     with self._lock, tempfile.TemporaryDirectory() as work:
       paths = {k: os.path.join(work, k) for k in ('stdout', 'stderr')}
       for path in paths.values():
         open(path, 'w').close()
       request = dict(paths, tool=tool, args=list(args), prelude=prelude,
-                     small_disk=small_disk)
+                     small_disk=disk)
       self._proc.stdin.write(json.dumps(request) + '\n')
       self._proc.stdin.flush()
       pid = self._answer('pid')
