@@ -146,11 +146,6 @@ def tmpfs_problem():
   return _TMPFS_PROBE[0]
 
 
-def can_mount_tmpfs():
-  """Whether `in_small_filesystem` works on this machine (checked once)."""
-  return tmpfs_problem() is None
-
-
 def needs_tmpfs(test):
   """Skips `test` (a method or class), saying why, where no tmpfs can be mounted."""
   problem = tmpfs_problem()
@@ -158,9 +153,6 @@ def needs_tmpfs(test):
       problem is not None,
       'needs a tmpfs mounted in a mount namespace (a full disk on demand): '
       '%s' % problem)(test)
-
-
-NO_TMPFS = 'needs unshare and tmpfs (a full disk on demand)'
 
 
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
