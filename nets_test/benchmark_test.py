@@ -17,8 +17,6 @@ import select
 import signal
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from unittest import mock
@@ -1153,26 +1151,14 @@ class InterruptTest(tf.test.TestCase):
     self.assertEqual(err, ERROR_LINE + 'interrupted\n')
 
 
-# Runs benchmark.py in a fresh tmpfs (given as argv[1]); then lists it.
-# fill() fills the tmpfs up with a file of its own.
+# The prelude of benchmark.py on a small disk (given its folder): fill()
+# fills the disk up with a file of its own.
 _IN_TMPFS = """
-import os, runpy, sys
-mount = sys.argv.pop(1)
+from nets_test import small_disk
 
 def fill():
-  fd = os.open(os.path.join(mount, 'filler'), os.O_WRONLY | os.O_CREAT)
-  try:
-    while os.write(fd, b'x' * 65536):
-      pass
-  except OSError:
-    pass
-  os.close(fd)
+  small_disk.fill(%r, 'filler')
 
-%s
-try:
-  runpy.run_path('benchmark.py', run_name='__main__')
-finally:
-  print('LEFT', sorted(os.listdir(mount)), flush=True)
 """
 
 # A reservation that claims no space, then the disk fills up: the record
@@ -1194,27 +1180,26 @@ class FullDiskTest(tf.test.TestCase):
   """A real full disk (a small tmpfs): one line, nothing left, no traceback."""
 
   def run_in_tmpfs(self, size, *args, prelude=''):
+    """(exit status, stdout lines, error lines, what the disk holds after
+    the run, where it was mounted) of benchmark.py on a small disk."""
     mount = tempfile.mkdtemp(dir=self.get_temp_dir())
-    command = testing.in_small_filesystem(
-        mount, [sys.executable, '-c', _IN_TMPFS % prelude, mount] +
-        [arg.replace('MOUNT', mount) for arg in args], size=size)
-    result = subprocess.run(command, cwd=testing.REPO_ROOT,
-                            env=testing.user_env(), capture_output=True,
-                            text=True, timeout=testing.SUBPROCESS_TIMEOUT_S)
-    lines = result.stdout.splitlines()
-    self.assertTrue(lines and lines[-1].startswith('LEFT '), result)
-    return (result.returncode, lines[:-1], error_lines(result.stderr),
-            lines[-1][len('LEFT '):], mount)
+    status, stdout, stderr = testing.run_tool_on_small_disk(
+        'benchmark.py', mount, *[arg.replace('MOUNT', mount) for arg in args],
+        size=size, prelude=_IN_TMPFS % mount + prelude)
+    with open(mount + '.after') as f:
+      left = f.read().split()
+    return (status, stdout.splitlines(), error_lines('\n'.join(stderr)), left,
+            mount)
 
   def testFullDiskFailsBeforeTiming(self):
     json_flag = '--json_output=MOUNT/run.json'
     trace_flag = '--trace_file=MOUNT/step.trace.json'
     for size, flags, prelude, name, left in [
         # A disk full from the start.
-        ('1m', [json_flag], 'fill()', 'run.json', "['filler']"),
+        ('1m', [json_flag], 'fill()', 'run.json', ['filler']),
         # Room for the record, not for the trace: the record's claim is
         # given back too.
-        ('1m', [json_flag, trace_flag], '', 'step.trace.json', '[]')]:
+        ('1m', [json_flag, trace_flag], '', 'step.trace.json', [])]:
       status, lines, errors, files, mount = self.run_in_tmpfs(
           size, *TINY, *flags, prelude=prelude)
       self.assertEqual(status, 1, errors)
@@ -1233,7 +1218,7 @@ class FullDiskTest(tf.test.TestCase):
     self.assertEqual(errors, ['%scannot write %s/run.json: no space left on '
                               'device (nothing was written)' % (ERROR_LINE,
                                                                 mount)])
-    self.assertEqual(files, "['filler']")  # ...but no partial record.
+    self.assertEqual(files, ['filler'])  # ...but no partial record.
 
 
 if __name__ == '__main__':

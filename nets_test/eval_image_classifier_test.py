@@ -440,9 +440,8 @@ class CliTest(tf.test.TestCase):
                      r'Recall_5 0\.7500 \(3/4\) on 4 images \(1 with a label '
                      r"outside the model's classes, counted as wrong\); ")
 
+  @testing.needs_tmpfs
   def testSummariesOnAFullDiskAreOneErrorLineAndNothingHalfWritten(self):
-    if not testing.can_mount_tmpfs():
-      self.skipTest(testing.NO_TMPFS)
     disk = os.path.join(self.dir, 'full_disk')
     os.makedirs(disk)
     rc, out, err = testing.run_tool_on_small_disk(

@@ -112,22 +112,22 @@ def run_tool(tool, *args, **kwargs):
 def in_small_filesystem(directory, command, size='256k', read_only=False):
   """`command` (a list) run with a fresh tmpfs of `size` mounted on `directory`.
 
-  The mount lives in a mount namespace of its own (`unshare -m`; as a user
-  who is not root, in a user namespace too, `unshare -rm`), so it vanishes
-  with the command: a full disk or a read-only folder on demand. See
-  `tmpfs_problem`.
+  The mount lives in a mount namespace of its own (`small_disk`; as a user
+  who is not root, in a user namespace too, as `unshare -rm`), so it
+  vanishes with the command: a full disk or a read-only folder on demand.
+  See `tmpfs_problem`.
   """
-  options = 'ro' if read_only else 'size=%s' % size
-  script = 'mount -t tmpfs -o %s tmpfs "$0" && exec "$@"' % options
-  unshare = ['unshare', '-m'] if os.geteuid() == 0 else ['unshare', '-rm']
-  return unshare + ['sh', '-c', script, directory] + list(command)
+  option = '--read_only' if read_only else '--size=' + size
+  return [sys.executable, os.path.join(REPO_ROOT, 'nets_test', 'small_disk.py'),
+          option, directory] + list(command)
 
 
 _TMPFS_PROBE = []
 
 
 def tmpfs_problem():
-  """None if `in_small_filesystem` works here, else why not (probed once)."""
+  """None if `in_small_filesystem` and `run_tool_on_small_disk` work here,
+  else why not (probed once, in a new interpreter: their `small_disk`)."""
   if not _TMPFS_PROBE:
     probe = os.path.join('/tmp', 'nets-tmpfs-probe-%d' % os.getpid())
     os.makedirs(probe, exist_ok=True)
@@ -136,19 +136,14 @@ def tmpfs_problem():
       result = subprocess.run(command, capture_output=True, text=True,
                               timeout=60)
       problem = None if result.returncode == 0 else (
-          '%s exited %d: %s' % (' '.join(command[:2]), result.returncode,
-                                result.stderr.strip()[-300:]))
+          'small_disk.py exited %d: %s' % (result.returncode,
+                                           result.stderr.strip()[-300:]))
     except (OSError, subprocess.SubprocessError) as e:
-      problem = '%s: %s' % (' '.join(command[:2]), e)
+      problem = 'small_disk.py: %s' % e
     finally:
       os.rmdir(probe)
     _TMPFS_PROBE.append(problem)
   return _TMPFS_PROBE[0]
-
-
-def can_mount_tmpfs():
-  """Whether `in_small_filesystem` works on this machine (checked once)."""
-  return tmpfs_problem() is None
 
 
 def needs_tmpfs(test):
@@ -158,9 +153,6 @@ def needs_tmpfs(test):
       problem is not None,
       'needs a tmpfs mounted in a mount namespace (a full disk on demand): '
       '%s' % problem)(test)
-
-
-NO_TMPFS = 'needs unshare and tmpfs (a full disk on demand)'
 
 
 def build_classifier(images, num_classes=1001, is_training=False, **kwargs):
@@ -393,23 +385,23 @@ def restored_outputs(checkpoint_path, images, num_classes=1001,
 
 
 def run_tool_on_small_disk(tool, directory, *args, size='2m',
-                           read_only=False, full=False):
+                           read_only=False, full=False, prelude='', copy=None):
   """run_tool with a fresh tmpfs of `size` (or read-only) on `directory`.
 
+  In a fork of the warm interpreter (`warm_tools`), as run_tool. What the
+  tmpfs holds once the tool has exited (it vanishes with the run) is
+  listed, one name a line, in the file `directory + '.after'`.
+
   full: fill the tmpfs first (a file `.filler` takes all of it), so that
-  the tool's first write that needs space fails; what the tmpfs holds
-  afterwards (it vanishes with the run) is listed, one name a line, in
-  the file `directory + '.after'`.
+    the tool's first write that needs space fails.
+  prelude: as run_tool's.
+  copy: (a folder in the tmpfs, a path outside it): the folder is copied
+    out after the run.
   """
-  command = [sys.executable, '-m', tool] + list(args)
-  if full:
-    command = ['sh', '-c', 'cat /dev/zero > "$0/.filler" 2>/dev/null; "$@"; '
-               'status=$?; ls -A "$0" > "$0.after"; exit $status',
-               directory] + command
-  command = in_small_filesystem(directory, command, size=size,
-                                read_only=read_only)
-  proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT,
-                        env=user_env(), timeout=SUBPROCESS_TIMEOUT_S)
+  spec = dict(directory=directory, size=size, read_only=read_only, full=full,
+              after=directory + '.after', copy=copy)
+  proc = _warm_server().run(tool, args, prelude, SUBPROCESS_TIMEOUT_S,
+                            disk=spec)
   stderr = [line for line in proc.stderr.splitlines() if line.strip()]
   return proc.returncode, proc.stdout, stderr
 

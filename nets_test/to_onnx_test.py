@@ -13,7 +13,6 @@ import collections
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import types
@@ -32,7 +31,6 @@ HAVE_EXTRA = all(importlib.util.find_spec(m) for m in ('tf2onnx',
                                                          'onnxruntime'))
 NEEDS_EXTRA = ("needs the onnx extra: pip install -e '.[onnx]' "
                '(tf2onnx, onnxruntime)')
-TOOL = [sys.executable, '-m', 'nets.to_onnx']
 EPSILON = 0.001  # inception_v3_arg_scope()'s BatchNorm epsilon.
 
 
@@ -49,15 +47,6 @@ def _slim_outputs(checkpoint_path, images, num_classes=1001):
 def _run_cli(args, prelude=''):
   """(exit status, stdout, stderr lines) of `python -m nets.to_onnx args`."""
   return testing.run_tool('nets.to_onnx', *args, prelude=prelude)
-
-
-def _run_command(command):
-  """(exit status, stdout, stderr lines) of a command (e.g. a shell wrapper)."""
-  proc = subprocess.run(command, capture_output=True, text=True,
-                        cwd=testing.REPO_ROOT, env=testing.user_env(),
-                        timeout=testing.SUBPROCESS_TIMEOUT_S)
-  stderr = [line for line in proc.stderr.splitlines() if line.strip()]
-  return proc.returncode, proc.stdout, stderr
 
 
 def _copy_checkpoint(source, target, changes):
@@ -328,16 +317,15 @@ class ToOnnxTest(tf.test.TestCase):
   def testFullDisk(self):
     mount = tempfile.mkdtemp(dir=self.get_temp_dir())
     output = os.path.join(mount, 'model.onnx')
-    script = '"$0" "$@"; status=$?; ls -A "%s"; exit $status' % mount
-    status, stdout, stderr = _run_command(testing.in_small_filesystem(
-        mount, ['sh', '-c', script] + TOOL + [
-            '--checkpoint_path=' + self.ckpt, '--output=' + output,
-            '--image_size=75', '--noverify'], size='1m'))
-    self.assertEqual(status, 1)
+    status, stdout, stderr = testing.run_tool_on_small_disk(
+        'nets.to_onnx', mount, '--checkpoint_path=' + self.ckpt,
+        '--output=' + output, '--image_size=75', '--noverify', size='1m')
+    self.assertEqual((status, stdout), (1, ''))
     self.assertEqual(stderr, ['nets.to_onnx: error: cannot write %s: no '
                               'space left on device (nothing was written)'
                               % output])
-    self.assertEqual(stdout, '')  # `ls -A`: nothing left behind.
+    with open(mount + '.after') as f:
+      self.assertEqual(f.read(), '')  # Nothing left behind.
 
   def testOutputThatAppearedMeanwhileIsKept(self):
     output = os.path.join(self.get_temp_dir(), 'raced.onnx')

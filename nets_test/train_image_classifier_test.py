@@ -13,8 +13,6 @@ import io
 import os
 import signal
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -524,9 +522,8 @@ class RefusedEarlyTest(tf.test.TestCase):
 class FullDiskTest(tf.test.TestCase):
   """A save that fails on a full disk: one line, nothing half-written."""
 
+  @testing.needs_tmpfs
   def testFailedSaveLeavesTheLastCheckpoint(self):
-    if not testing.can_mount_tmpfs():
-      self.skipTest(testing.NO_TMPFS)
     root = tempfile.mkdtemp(dir=tf.test.get_temp_dir())
     folder = image_folder()
     disk = os.path.join(root, 'disk')
@@ -536,16 +533,10 @@ class FullDiskTest(tf.test.TestCase):
     after = os.path.join(root, 'after')
     # About 100 MB hold the graph and model.ckpt-0 (87 MB of variables),
     # not a second checkpoint.
-    command = testing.in_small_filesystem(disk, [
-        'sh', '-c', 'copy=$1; shift; "$@"; status=$?; '
-        'cp -R "$0" "$copy" || exit 99; exit $status', train_dir, after,
-        sys.executable, '-m', TOOL] + folder_args(
-            train_dir, folder, '--max_number_of_steps=2'), size='135m')
-    proc = subprocess.run(command, capture_output=True, text=True,
-                          cwd=testing.REPO_ROOT, env=testing.user_env(),
-                          timeout=testing.SUBPROCESS_TIMEOUT_S)
-    stderr = [line for line in proc.stderr.splitlines() if line.strip()]
-    self.assertEqual(proc.returncode, 1, (proc.stdout, stderr))
+    rc, stdout, stderr = testing.run_tool_on_small_disk(
+        TOOL, disk, *folder_args(train_dir, folder, '--max_number_of_steps=2'),
+        size='135m', copy=(train_dir, after))
+    self.assertEqual(rc, 1, (stdout, stderr))
     self.assertRegex(
         error_line(stderr),
         r'^cannot save checkpoint model.ckpt-2 in %s: No space left on '

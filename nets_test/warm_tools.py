@@ -17,8 +17,15 @@ answers with the child's pid, waits for it, answers with its exit status.
 A started run (`Server.start`, as subprocess.Popen) is not waited for: its
 stdout and stderr are FIFOs the test reads as the tool writes, and its exit
 status is asked for later (`{"wait": pid}`), so several can run at once.
+
+A run may have a small disk (`small_disk.enter`: a fresh tmpfs on a folder,
+for full-disk and read-only-folder tests): the fork mounts it in a mount
+namespace of its own and forks again; the tool runs in that second child,
+and the first one, once the tool has exited, lists what the tmpfs holds or
+copies it out (it vanishes with them) and exits as the tool did.
 """
 
+import ctypes
 import json
 import os
 import shutil
@@ -28,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from nets_test import small_disk
 
 # What the tools import (the rest is cheap).
 PRELOADED = ('tensorflow.compat.v1', 'tf_slim', 'nets.inception_v3',
@@ -90,6 +99,8 @@ def _run_in_child(request):
     out = os.open(path, os.O_WRONLY | os.O_TRUNC)
     os.dup2(out, fd)
     os.close(out)
+  if request.get('small_disk'):
+    _on_small_disk(**request['small_disk'])
   tool = request['tool']
   sys.argv = [tool] + request['args']
   # As testing.run_tool's `python -c 'import runpy, sys\n<prelude>...'`.
@@ -101,6 +112,54 @@ def _run_in_child(request):
     # in a new interpreter, its __main__ must not find itself imported.
     sys.modules.pop(tool, None)
     runpy.run_module(tool, run_name='__main__', alter_sys=True)
+
+
+def _on_small_disk(directory, size='256k', read_only=False, full=False,
+                   after=None, copy=None):
+  """Mounts the run's small disk, forks: returns in the child, which runs
+  the tool; here, waits for it, then does what the tmpfs must be read for
+  before it vanishes, and exits with the tool's exit status.
+
+  Args:
+    directory: where the tmpfs is mounted.
+    size: its size (e.g. '2m').
+    read_only: an empty read-only tmpfs instead.
+    full: fill it first (a file `.filler` takes all of it).
+    after: a path outside it: what it holds once the tool has exited is
+      listed there, one name a line.
+    copy: (folder in it, path outside it): the folder copied out then.
+  """
+  try:
+    small_disk.enter(directory, size, read_only)
+    if full:
+      small_disk.fill(directory)
+  except OSError as e:
+    os.write(2, ('small disk: %s\n' % e).encode())
+    os._exit(small_disk.CANNOT_MOUNT)
+  parent = os.getpid()
+  pid = os.fork()
+  if pid == 0:
+    # The tool dies with this process (killed on a timeout, say).
+    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+      os._exit(1)
+    return
+  _, status = os.waitpid(pid, 0)
+  try:
+    if after:
+      with open(after, 'w') as f:
+        f.writelines(name + '\n' for name in sorted(os.listdir(directory)))
+    if copy:
+      shutil.copytree(*copy, symlinks=True)
+  except OSError as e:
+    os.write(2, ('small disk: after the run: %s\n' % e).encode())
+    os._exit(small_disk.CANNOT_MOUNT)
+  code = os.waitstatus_to_exitcode(status)
+  if code < 0:  # Killed by a signal: so is this process.
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+    code = 128 - code
+  os._exit(code)
 
 
 class Server(object):
@@ -120,13 +179,18 @@ class Server(object):
                          self._proc.poll())
     return json.loads(line)[key]
 
-  def run(self, tool, args, prelude='', timeout=None):
-    """subprocess.CompletedProcess of the tool, as subprocess.run gives it."""
+  def run(self, tool, args, prelude='', timeout=None, disk=None):
+    """subprocess.CompletedProcess of the tool, as subprocess.run gives it.
+
+    disk: a dict of `_on_small_disk`'s arguments: the tool runs with a
+    fresh tmpfs mounted on its `directory`.
+    """
     with self._lock, tempfile.TemporaryDirectory() as work:
       paths = {k: os.path.join(work, k) for k in ('stdout', 'stderr')}
       for path in paths.values():
         open(path, 'w').close()
-      request = dict(paths, tool=tool, args=list(args), prelude=prelude)
+      request = dict(paths, tool=tool, args=list(args), prelude=prelude,
+                     small_disk=disk)
       self._proc.stdin.write(json.dumps(request) + '\n')
       self._proc.stdin.flush()
       pid = self._answer('pid')
