@@ -17,6 +17,7 @@ a new interpreter running this script.
 
 import ctypes
 import os
+import signal
 import sys
 
 CLONE_NEWNS = 0x00020000
@@ -24,6 +25,7 @@ CLONE_NEWUSER = 0x10000000
 MS_RDONLY = 0x1
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
 CANNOT_MOUNT = 125  # The exit status when it cannot mount.
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -63,6 +65,13 @@ def enter(directory, size='256k', read_only=False):
                      MS_RDONLY if read_only else 0,
                      None if read_only else b'size=' + size.encode()),
          'mounting a tmpfs on %s' % directory)
+
+
+def die_with_parent():
+  """This process is killed when its parent dies (a fork that mounted the
+  disk and was killed on a timeout takes its tool with it)."""
+  _check(_libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL)),
+         'prctl(PR_SET_PDEATHSIG)')
 
 
 def fill(directory, name='.filler'):

@@ -25,7 +25,6 @@ and the first one, once the tool has exited, lists what the tmpfs holds or
 copies it out (it vanishes with them) and exits as the tool did.
 """
 
-import ctypes
 import json
 import os
 import shutil
@@ -140,7 +139,7 @@ def _on_small_disk(directory, size='256k', read_only=False, full=False,
   pid = os.fork()
   if pid == 0:
     # The tool dies with this process (killed on a timeout, say).
-    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    small_disk.die_with_parent()
     if os.getppid() != parent:
       os._exit(1)
     return
