@@ -173,6 +173,7 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
                                                          overwrite))
       model_dir = stack.enter_context(
           outputs.staged(output_dir, overwrite, directory=True))
+      frozen = None
       with tf.Session(graph=graph) as sess:
         restore(sess)
         builder = tf.saved_model.Builder(model_dir)
@@ -180,13 +181,17 @@ def export(checkpoint_path, output_dir, num_classes=None, image_size=299,
             sess, [tf.saved_model.tag_constants.SERVING],
             signature_def_map=signature_map, strip_default_attrs=True)
         builder.save()
+        if frozen_graph and not optimize:
+          # The default signature's tower, restored already: no second build.
+          frozen = inference.freeze(sess)
       if frozen_in_model:
         frozen_temp = os.path.join(model_dir, frozen_in_model)
         os.makedirs(os.path.dirname(frozen_temp), exist_ok=True)
       if frozen_temp:
-        _write_graph_def(frozen_graph_def(checkpoint, num_classes, image_size,
-                                          moving_average_decay, optimize),
-                         frozen_temp)
+        if frozen is None:  # Folded: built from the weights, no session.
+          frozen = frozen_graph_def(checkpoint, num_classes, image_size,
+                                    moving_average_decay, optimize)
+        _write_graph_def(frozen, frozen_temp)
   return {'saved_model': output_dir, 'frozen_graph': frozen_graph}
 
 

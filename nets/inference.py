@@ -220,9 +220,23 @@ def frozen_graph_def(checkpoint=None, num_classes=None, image_size=299,
       return graph.as_graph_def()
     with tf.Session(graph=graph) as sess:
       model.initialize(sess)
-      return tf.graph_util.convert_variables_to_constants(
-          sess, graph.as_graph_def(),
-          [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
+      return freeze(sess)
+
+
+def freeze(session):
+  """The session's graph from its input to the logits and predictions, with
+  the variables' values in the session as constants (slim's freeze_graph).
+
+  The graph may hold more (nets.export's bytes signature): only what the
+  two outputs need is kept, and the function library only if that uses it.
+  """
+  frozen = tf.graph_util.convert_variables_to_constants(
+      session, session.graph.as_graph_def(),
+      [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
+  ops = {node.op for node in frozen.node}
+  if not any(f.signature.name in ops for f in frozen.library.function):
+    frozen.ClearField('library')
+  return frozen
 
 
 def predict(checkpoint, images, num_classes=None, moving_average_decay=None,

@@ -16,6 +16,7 @@ import tensorflow.compat.v1 as tf
 from nets import checkpoints
 from nets import export
 from nets import inception_v3
+from nets import inference
 from nets import outputs
 from nets_test import testing
 
@@ -84,6 +85,15 @@ class ExportTest(tf.test.TestCase):
     shutil.rmtree(cls.dir, ignore_errors=True)
     super().tearDownClass()
 
+  _FROZEN = []
+
+  def frozen_graph_def(self):
+    """export.frozen_graph_def of the checkpoint's directory, made once."""
+    if not self._FROZEN:
+      self._FROZEN.append(export.frozen_graph_def(os.path.dirname(self.ckpt),
+                                                  image_size=SIZE))
+    return self._FROZEN[0]
+
   def assert_no_leftovers(self, parent):
     """No staging or backup directories next to the outputs."""
     self.assertEqual([n for n in os.listdir(parent) if '.partial-' in n], [])
@@ -98,6 +108,13 @@ class ExportTest(tf.test.TestCase):
     self.assertEqual(written, {'saved_model': out_dir, 'frozen_graph': frozen})
     self.assert_no_leftovers(work)
     self.assertCountEqual(os.listdir(out_dir), ['saved_model.pb', 'variables'])
+    # Frozen from the SavedModel's session: frozen_graph_def's nodes exactly
+    # (no bytes signature, no function library, the restored weights).
+    written_graph = tf.GraphDef()
+    with open(frozen, 'rb') as f:
+      written_graph.ParseFromString(f.read())
+    self.assertFalse(written_graph.HasField('library'))
+    self.assertEqual(written_graph.node, self.frozen_graph_def().node)
 
     np.savez(os.path.join(work, 'inputs.npz'), images=self.images)
     for ext, data in (('png', self.png), ('jpeg', self.jpeg)):
@@ -125,9 +142,31 @@ class ExportTest(tf.test.TestCase):
     self.assertAllClose(got['bytes_probabilities'], testing.softmax(want_bytes),
                         atol=1e-6, rtol=0)
 
+  def testMovingAveragesAreWhatIsExported(self):
+    work = self.get_temp_dir()
+    ckpt = os.path.join(work, 'ema', 'model.ckpt')
+    testing.write_checkpoint(ckpt, version='V1', seed=3, extra_variables={
+        name + '/ExponentialMovingAverage': value + 1.0
+        for name, value in self.values.items()})
+    out_dir = os.path.join(work, 'model')
+    frozen = os.path.join(work, 'frozen.pb')
+    export.export(ckpt, out_dir, image_size=SIZE, frozen_graph=frozen,
+                  moving_average_decay=0.9999)
+    graph_def = tf.GraphDef()
+    with open(frozen, 'rb') as f:
+      graph_def.ParseFromString(f.read())
+    constants = {n.name: n.attr['value'].tensor for n in graph_def.node
+                 if n.op == 'Const'}
+    saved = tf.train.load_checkpoint(os.path.join(out_dir, 'variables',
+                                                  'variables'))
+    for name in ('InceptionV3/Conv2d_1a_3x3/weights',
+                 'InceptionV3/Logits/Conv2d_1c_1x1/biases'):
+      shadow = self.values[name] + 1.0
+      self.assertAllEqual(tf.make_ndarray(constants[name]), shadow)
+      self.assertAllEqual(saved.get_tensor(name), shadow)
+
   def testFrozenGraphDef(self):
-    graph_def = export.frozen_graph_def(os.path.dirname(self.ckpt),
-                                        image_size=SIZE)
+    graph_def = self.frozen_graph_def()
     ops = {node.name: node for node in graph_def.node}
     self.assertEqual(ops['input'].op, 'Placeholder')
     self.assertEqual(
@@ -178,7 +217,7 @@ class ExportTest(tf.test.TestCase):
     fresh = os.path.join(work, 'fresh')
     frozen = os.path.join(work, 'f.pb')
     # Fails after the SavedModel is built, before anything is moved.
-    with mock.patch.object(export, 'frozen_graph_def',
+    with mock.patch.object(inference, 'freeze',
                            side_effect=KeyboardInterrupt('interrupted')):
       for target in (out_dir, fresh):
         with self.assertRaises(KeyboardInterrupt):
@@ -193,7 +232,7 @@ class ExportTest(tf.test.TestCase):
     work = self.get_temp_dir()
     out_dir = os.path.join(work, 'raced')
     frozen = os.path.join(work, 'raced.pb')
-    real_freeze = export.frozen_graph_def
+    real_freeze = inference.freeze
 
     def another_export_lands_first(*args):
       os.makedirs(out_dir)
@@ -201,7 +240,7 @@ class ExportTest(tf.test.TestCase):
         f.write('theirs')
       return real_freeze(*args)
 
-    with mock.patch.object(export, 'frozen_graph_def',
+    with mock.patch.object(inference, 'freeze',
                            side_effect=another_export_lands_first):
       with self.assertRaisesRegex(outputs.OutputError,
                                   'raced appeared while this ran'):
