@@ -229,10 +229,19 @@ def freeze(session):
 
   The graph may hold more (nets.export's bytes signature): only what the
   two outputs need is kept, and the function library only if that uses it.
+
+  Raises:
+    ValueError: the session's graph has no such outputs.
   """
+  outputs = [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP]
+  for name in outputs:
+    try:
+      session.graph.get_operation_by_name(name)
+    except KeyError:
+      raise ValueError('session: its graph has no %s (freeze takes a session '
+                       "of nets.inference.build's model)" % name) from None
   frozen = tf.graph_util.convert_variables_to_constants(
-      session, session.graph.as_graph_def(),
-      [inception_v3.LOGITS_OP, inception_v3.PREDICTIONS_OP])
+      session, session.graph.as_graph_def(), outputs)
   ops = {node.op for node in frozen.node}
   if not any(f.signature.name in ops for f in frozen.library.function):
     frozen.ClearField('library')

@@ -240,6 +240,16 @@ class OptimizedModelTest(tf.test.TestCase):
                           moving_average_decay=0.9999)
         self.assertEqual(len(graph.get_operations()), 1, optimize)  # Input.
 
+  def testFreezeNeedsTheModelsOutputs(self):
+    with tf.Graph().as_default():
+      tf.Variable(1.0, name='InceptionV3/Logits/SpatialSqueeze')
+      with self.session() as sess:
+        with self.assertRaisesRegex(
+            ValueError, r'^session: its graph has no InceptionV3/Predictions/'
+            r"Reshape_1 \(freeze takes a session of nets\.inference\.build's "
+            r'model\)$'):
+          inference.freeze(sess)
+
   def testTruncatedDataIsOneCheckpointErrorAlsoWhenReadLazily(self):
     prefix = os.path.join(self.get_temp_dir(), 'truncated', 'model.ckpt')
     testing.write_truncated_copy(self.checkpoint, prefix)
